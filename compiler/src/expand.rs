@@ -1,0 +1,375 @@
+//! Pass 3, expand `uses:`: each `uses:` step takes its definition's inputs,
+//! needs and nested steps; `with:` is checked against the declared inputs and
+//! defaults fill the gaps. Values stay templates here; `substitute` resolves
+//! them in their scope.
+
+use crate::diag::{Diagnostic, Diagnostics, Note, SourceFile};
+use crate::library::PipelineLibrary;
+use crate::recipe::{Input, Step, Text, TextMap};
+use crate::yaml::Span;
+
+/// Nesting deeper than this is a definition that uses itself.
+const MAX_DEPTH: usize = 32;
+
+/// A step with its `uses:` expanded. Texts are still templates.
+#[derive(Clone, Debug)]
+pub struct ExpandedStep {
+    /// Human label: the step's name, its `uses:`, or its first script line.
+    pub label: String,
+    pub uses: String,
+    pub runs: Text,
+    pub if_: Text,
+    pub working_directory: Text,
+    pub environment: TextMap,
+    pub needs: Vec<Text>,
+    /// Where `needs` was written (the definition file for `uses:` steps).
+    pub needs_file: SourceFile,
+    /// This step's own inputs (`uses:` steps only): name, value template,
+    /// and the file the value was written in.
+    pub inputs: Vec<(String, Text, SourceFile)>,
+    pub children: Vec<ExpandedStep>,
+    /// The file the texts above were written in.
+    pub file: SourceFile,
+    /// The recipe step this step comes from (for source maps and notes).
+    pub origin: Span,
+    pub required_steps: Option<(i64, Span)>,
+}
+
+/// What `expand` needs to know besides the steps.
+pub struct Expander<'a> {
+    pub recipe_file: &'a SourceFile,
+    pub library: &'a PipelineLibrary,
+    pub diags: Diagnostics,
+}
+
+impl<'a> Expander<'a> {
+    pub fn new(recipe_file: &'a SourceFile, library: &'a PipelineLibrary) -> Expander<'a> {
+        Expander {
+            recipe_file,
+            library,
+            diags: Diagnostics::default(),
+        }
+    }
+
+    /// Expands recipe-level steps.
+    pub fn expand(&mut self, steps: &[Step]) -> Vec<ExpandedStep> {
+        let file = self.recipe_file.clone();
+        steps
+            .iter()
+            .map(|s| self.step(s, &file, None, "", 0))
+            .collect()
+    }
+
+    fn error(
+        &mut self,
+        file: &SourceFile,
+        span: Span,
+        origin: Option<Span>,
+        message: String,
+        label: &str,
+    ) {
+        let mut d = Diagnostic::new(file, span, message)
+            .with_code("melangec::uses")
+            .with_label(label.to_owned());
+        if let Some(origin) = origin {
+            // Point at the recipe first; the definition line is the note.
+            let note = Note {
+                file: file.clone(),
+                span,
+                message: format!("in pipeline definition {}", file.name()),
+            };
+            d = Diagnostic::new(self.recipe_file, origin, d.message.clone())
+                .with_code("melangec::uses")
+                .with_label("in the pipeline this step uses")
+                .with_note(note);
+        }
+        self.diags.push(d);
+    }
+
+    fn step(
+        &mut self,
+        step: &Step,
+        file: &SourceFile,
+        origin: Option<Span>,
+        prefix: &str,
+        depth: usize,
+    ) -> ExpandedStep {
+        let own = if !step.name.is_empty() {
+            step.name.value.clone()
+        } else if !step.uses.is_empty() {
+            step.uses.value.clone()
+        } else {
+            first_line(&step.runs.value)
+        };
+        let label = if prefix.is_empty() {
+            own
+        } else {
+            format!("{prefix} › {own}")
+        };
+        let here = origin.unwrap_or(step.span);
+        let mut out = ExpandedStep {
+            label: label.clone(),
+            uses: step.uses.value.clone(),
+            runs: step.runs.clone(),
+            if_: step.if_.clone(),
+            working_directory: step.working_directory.clone(),
+            environment: step.environment.clone(),
+            needs: step.needs.clone(),
+            needs_file: file.clone(),
+            inputs: Vec::new(),
+            children: Vec::new(),
+            file: file.clone(),
+            origin: here,
+            required_steps: step.required_steps,
+        };
+        let inline = !step.pipeline.is_empty();
+        if !step.uses.is_empty() && !inline {
+            self.uses(step, file, origin, &label, depth, &mut out);
+        } else {
+            out.children = step
+                .pipeline
+                .iter()
+                .map(|s| self.step(s, file, origin, &label, depth + 1))
+                .collect();
+        }
+        out
+    }
+
+    fn uses(
+        &mut self,
+        step: &Step,
+        file: &SourceFile,
+        origin: Option<Span>,
+        label: &str,
+        depth: usize,
+        out: &mut ExpandedStep,
+    ) {
+        let name = step.uses.value.as_str();
+        if name.starts_with('/') || name.split('/').any(|c| c == "..") {
+            self.error(
+                file,
+                step.uses.span,
+                origin,
+                format!("invalid pipeline name {name:?}: it must be relative and without `..`"),
+                "here",
+            );
+            return;
+        }
+        if depth >= MAX_DEPTH {
+            self.error(
+                file,
+                step.uses.span,
+                origin,
+                format!("pipeline {name:?} nests more than {MAX_DEPTH} deep; does it use itself?"),
+                "here",
+            );
+            return;
+        }
+        let Some(def) = self.library.find(name) else {
+            let mut d = Diagnostic::new(file, step.uses.span, format!("unable to load pipeline {name:?}: not found"))
+                .with_code("melangec::uses")
+                .with_label("no such pipeline")
+                .with_help("pipelines are searched in --pipeline-dir, --pipeline-dirs, /usr/share/melange/pipelines, then the built-ins");
+            if let Some(origin) = origin {
+                d = d.with_note(Note {
+                    file: self.recipe_file.clone(),
+                    span: origin,
+                    message: "used from this recipe step".into(),
+                });
+            }
+            self.diags.push(d);
+            return;
+        };
+        let parsed = match def.parse() {
+            Ok(p) => p,
+            Err(errs) => {
+                self.diags.0.extend(errs.0);
+                return;
+            }
+        };
+        let def_file = def.file.clone();
+        let with_at = step.with_span.unwrap_or(step.uses.span);
+        for (key, _) in &step.with {
+            if !parsed.inputs.iter().any(|(k, _)| k.value == key.value) {
+                self.error(
+                    file,
+                    key.span,
+                    origin,
+                    format!("undefined input {:?} to pipeline {name:?}", key.value),
+                    "not an input of this pipeline",
+                );
+            }
+        }
+        for (key, input) in &parsed.inputs {
+            let given = step
+                .with
+                .iter()
+                .find(|(k, _)| k.value == key.value)
+                .map(|(_, v)| v);
+            let (value, value_file) = resolve_input(given, input, file, &def_file);
+            if input.required && value.is_empty() {
+                self.error(
+                    file,
+                    with_at,
+                    origin,
+                    format!(
+                        "required input {:?} for pipeline {name:?} is missing",
+                        key.value
+                    ),
+                    "add it under `with:`",
+                );
+            }
+            if let Some(expect) = hex_length(&key.value) {
+                let v = &value.value;
+                if !v.is_empty()
+                    && !v.contains("${{")
+                    && (v.len() != expect || !v.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    self.error(
+                        &value_file,
+                        value.span,
+                        origin,
+                        format!(
+                            "input {:?} must be {expect} hexadecimal characters",
+                            key.value
+                        ),
+                        "here",
+                    );
+                }
+            }
+            out.inputs.push((key.value.clone(), value, value_file));
+        }
+        out.needs = parsed.needs.clone();
+        out.needs_file = def_file.clone();
+        let origin = Some(origin.unwrap_or(step.span));
+        out.children = parsed
+            .pipeline
+            .iter()
+            .map(|s| self.step(s, &def_file, origin, label, depth + 1))
+            .collect();
+    }
+}
+
+/// The value of one input: the `with:` value if given and non-empty, else the
+/// default, else empty; with the file it was written in.
+fn resolve_input(
+    given: Option<&Text>,
+    input: &Input,
+    caller: &SourceFile,
+    def: &SourceFile,
+) -> (Text, SourceFile) {
+    match (given, &input.default) {
+        (Some(v), _) if !v.is_empty() => (v.clone(), caller.clone()),
+        (_, Some(d)) => (d.clone(), def.clone()),
+        (Some(v), None) => (v.clone(), caller.clone()),
+        (None, None) => (Text::default(), def.clone()),
+    }
+}
+
+/// Inputs melange checks by name.
+fn hex_length(name: &str) -> Option<usize> {
+    match name {
+        "expected-sha256" => Some(64),
+        "expected-sha512" => Some(128),
+        "expected-commit" => Some(40),
+        _ => None,
+    }
+}
+
+fn first_line(script: &str) -> String {
+    let line = script
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with('#'))
+        .unwrap_or("");
+    if line.chars().count() > 60 {
+        format!("{}…", line.chars().take(59).collect::<String>())
+    } else {
+        line.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_recipe;
+
+    fn lib() -> PipelineLibrary {
+        let mut lib = PipelineLibrary::default();
+        lib.add_dir(
+            "p",
+            [
+                ("greet".to_owned(), "needs:\n  packages: [busybox]\ninputs:\n  who:\n    required: true\n  how:\n    default: hello\npipeline:\n  - runs: echo ${{inputs.how}} ${{inputs.who}}\n".to_owned()),
+                ("outer".to_owned(), "inputs:\n  x:\n    default: 1\npipeline:\n  - uses: greet\n    with:\n      nope: 1\n".to_owned()),
+            ],
+        );
+        lib
+    }
+
+    fn expand(text: &str) -> (Vec<ExpandedStep>, Diagnostics) {
+        let file = SourceFile::new("r.yaml", text);
+        let recipe = load_recipe(&file).unwrap();
+        let lib = lib();
+        let mut e = Expander::new(&file, &lib);
+        let steps = e.expand(&recipe.pipeline);
+        (steps, e.diags)
+    }
+
+    #[test]
+    fn defaults_fill_and_needs_come_along() {
+        let (steps, diags) = expand("package: {name: a, version: 1}\npipeline:\n  - uses: greet\n    with:\n      who: world\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        let s = &steps[0];
+        assert_eq!(
+            s.inputs
+                .iter()
+                .map(|(k, v, _)| (k.as_str(), v.value.as_str()))
+                .collect::<Vec<_>>(),
+            [("who", "world"), ("how", "hello")]
+        );
+        assert_eq!(s.needs[0].value, "busybox");
+        assert_eq!(s.children.len(), 1);
+        assert_eq!(
+            s.children[0].label,
+            "greet › echo ${{inputs.how}} ${{inputs.who}}"
+        );
+    }
+
+    #[test]
+    fn missing_required_points_at_with() {
+        let text = "package: {name: a, version: 1}\npipeline:\n  - uses: greet\n    with:\n      how: hi\n";
+        let (_, diags) = expand(text);
+        assert_eq!(
+            diags.0[0].message,
+            "required input \"who\" for pipeline \"greet\" is missing"
+        );
+        assert_eq!(diags.0[0].line(), 4);
+    }
+
+    #[test]
+    fn unknown_input_points_at_the_key() {
+        let (_, diags) = expand("package: {name: a, version: 1}\npipeline:\n  - uses: greet\n    with:\n      who: x\n      colour: red\n");
+        assert_eq!(
+            diags.0[0].message,
+            "undefined input \"colour\" to pipeline \"greet\""
+        );
+        assert_eq!(diags.0[0].line(), 6);
+    }
+
+    #[test]
+    fn nested_errors_point_at_the_recipe_with_a_note() {
+        let (_, diags) = expand("package: {name: a, version: 1}\npipeline:\n  - uses: outer\n");
+        let d = &diags.0[0];
+        assert_eq!(d.file.name(), "r.yaml");
+        assert_eq!(d.line(), 3);
+        assert_eq!(d.notes[0].file.name(), "p/outer.yaml");
+    }
+
+    #[test]
+    fn unknown_pipeline() {
+        let (_, diags) = expand("package: {name: a, version: 1}\npipeline:\n  - uses: nope/nope\n");
+        assert!(diags.0[0]
+            .message
+            .contains("unable to load pipeline \"nope/nope\""));
+    }
+}

@@ -1,0 +1,248 @@
+//! Pass 7, lower: Build IR -> LLB graph, with melange's build semantics.
+//! The environment rootfs and the `/home/build` workspace flow from each step
+//! to the next (so editing step N leaves steps before it cached); the result
+//! is a scratch state holding only `melange-out/`.
+
+use std::collections::BTreeMap;
+
+use crate::ir::{Build, ExecStep};
+use crate::llb::{Exec, FileAction, LlbGraph, Mount, State};
+
+pub const ROOT: &str = "/";
+pub const WORKSPACE: &str = "/home/build";
+pub const CACHE: &str = "/var/cache/melange";
+/// Name of the `local` source holding the build environment rootfs.
+pub const ENVIRONMENT_LOCAL: &str = "environment";
+/// Name of the `local` source holding the recipe's source directory.
+pub const SOURCE_LOCAL: &str = "source";
+
+/// Lowers a build; returns the graph and its result state.
+pub fn lower(build: &Build) -> (LlbGraph, State) {
+    let mut g = LlbGraph::new(build.arch);
+    let timestamp = Some(build.source_date_epoch as i64 * 1_000_000_000);
+
+    let mut attrs = BTreeMap::new();
+    attrs.insert(
+        "local.sharedkeyhint".to_owned(),
+        ENVIRONMENT_LOCAL.to_owned(),
+    );
+    let mut rootfs = g.local(ENVIRONMENT_LOCAL, attrs, "build environment");
+    g.describe(
+        rootfs,
+        "melangec.environment.packages",
+        build.environment_packages.join("\n"),
+    );
+
+    let mut attrs = BTreeMap::new();
+    if !build.source_excludes.is_empty() {
+        attrs.insert(
+            "local.excludepatterns".to_owned(),
+            json_strings(&build.source_excludes),
+        );
+    }
+    attrs.insert("local.sharedkeyhint".to_owned(), SOURCE_LOCAL.to_owned());
+    let source = g.local(SOURCE_LOCAL, attrs, "source files");
+
+    let main = &build.packages[0].name;
+    let mut workspace = g.file(
+        None,
+        vec![
+            FileAction::Copy {
+                from: source,
+                src: "/".into(),
+                dest: "/".into(),
+                contents_only: true,
+                create_dest_path: true,
+            },
+            FileAction::Mkdir {
+                path: format!("/melange-out/{main}"),
+                mode: 0o755,
+                parents: true,
+                timestamp,
+            },
+        ],
+        &format!("{main}: populate {WORKSPACE}"),
+        None,
+    );
+
+    for (i, package) in build.packages.iter().enumerate() {
+        if i > 0 {
+            workspace = g.file(
+                Some(workspace),
+                vec![FileAction::Mkdir {
+                    path: format!("/melange-out/{}", package.name),
+                    mode: 0o755,
+                    parents: true,
+                    timestamp,
+                }],
+                &format!("{}: create melange-out/{}", package.name, package.name),
+                None,
+            );
+        }
+        for step in &package.steps {
+            let outputs = g.run(
+                exec(step, build, rootfs, workspace),
+                &format!("{}: {}", package.name, step.label),
+                Some(step.origin),
+            );
+            rootfs = outputs[ROOT];
+            workspace = outputs[WORKSPACE];
+        }
+    }
+
+    let result = g.file(
+        None,
+        vec![FileAction::Copy {
+            from: workspace,
+            src: "/melange-out".into(),
+            dest: "/melange-out".into(),
+            contents_only: true,
+            create_dest_path: true,
+        }],
+        "melange-out",
+        None,
+    );
+    (g, result)
+}
+
+fn exec(step: &ExecStep, build: &Build, rootfs: State, workspace: State) -> Exec {
+    Exec {
+        args: vec![
+            "/bin/sh".into(),
+            "-c".into(),
+            wrap(&step.script, &step.workdir),
+        ],
+        env: step.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
+        cwd: WORKSPACE.into(),
+        user: build.user.clone(),
+        mounts: vec![
+            Mount::Bind {
+                dest: ROOT.into(),
+                input: Some(rootfs),
+                readonly: false,
+            },
+            Mount::Bind {
+                dest: WORKSPACE.into(),
+                input: Some(workspace),
+                readonly: false,
+            },
+            Mount::Cache {
+                dest: CACHE.into(),
+                id: "melange-cache".into(),
+            },
+        ],
+    }
+}
+
+/// Wraps a fragment the way melange does: errexit and pipefail, create the
+/// working directory, enter it, run, succeed.
+pub fn wrap(script: &str, workdir: &str) -> String {
+    let dir = shell_quote(workdir);
+    let mut out = format!("set -e\nset -o pipefail\n[ -d {dir} ] || mkdir -p {dir}\ncd {dir}\n");
+    out.push_str(script);
+    if !script.ends_with('\n') && !script.is_empty() {
+        out.push('\n');
+    }
+    out.push_str("exit 0\n");
+    out
+}
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+/// A JSON array of strings as Go's encoder writes it (no spaces; `<`, `>`
+/// and `&` escaped), since attribute bytes are part of the op digest.
+pub fn json_strings(items: &[String]) -> String {
+    let mut out = String::from("[");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                '<' => out.push_str("\\u003c"),
+                '>' => out.push_str("\\u003e"),
+                '&' => out.push_str("\\u0026"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+    out.push(']');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ir::PackageSteps;
+    use crate::llb::OpKind;
+    use crate::options::Arch;
+    use crate::yaml::Span;
+
+    fn build(steps: usize) -> Build {
+        Build {
+            arch: Arch::X86_64,
+            package: "p".into(),
+            version: "1".into(),
+            epoch: 0,
+            environment_packages: vec!["busybox".into()],
+            repositories: vec![],
+            keyring: vec![],
+            user: String::new(),
+            packages: vec![PackageSteps {
+                name: "p".into(),
+                steps: (0..steps)
+                    .map(|i| ExecStep {
+                        label: format!("s{i}"),
+                        script: format!("echo {i}"),
+                        workdir: WORKSPACE.into(),
+                        env: vec![],
+                        origin: Span::default(),
+                    })
+                    .collect(),
+            }],
+            source_excludes: vec![],
+            source_date_epoch: 0,
+        }
+    }
+
+    #[test]
+    fn steps_chain_rootfs_and_workspace() {
+        let (g, result) = lower(&build(2));
+        // env, source, workspace, 2 steps, result
+        assert_eq!(g.graph.node_count(), 6);
+        let OpKind::File { actions, .. } = &g.op(result.op).kind else {
+            panic!()
+        };
+        let crate::llb::FileAction::Copy { from, .. } = &actions[0] else {
+            panic!()
+        };
+        let OpKind::Exec(last) = &g.op(from.op).kind else {
+            panic!()
+        };
+        assert!(last.args[2].contains("echo 1"));
+        assert_eq!(from.output, 1, "the /home/build mount is output 1");
+    }
+
+    #[test]
+    fn wrapping_creates_and_enters_the_directory() {
+        assert_eq!(wrap("make", "/home/build/it's"), "set -e\nset -o pipefail\n[ -d '/home/build/it'\\''s' ] || mkdir -p '/home/build/it'\\''s'\ncd '/home/build/it'\\''s'\nmake\nexit 0\n");
+    }
+
+    #[test]
+    fn json_like_go() {
+        assert_eq!(
+            json_strings(&["a<b".into(), "c\"".into()]),
+            r#"["a\u003cb","c\""]"#
+        );
+    }
+}

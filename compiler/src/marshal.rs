@@ -1,0 +1,415 @@
+//! Pass 8, marshal: LLB graph -> `pb.Definition` bytes. Ops are written
+//! dependencies first in a depth-first post-order from the result (inputs in
+//! input order), the terminal op last; maps are sorted; each op is encoded as
+//! BuildKit's Go client encodes it, so digests match a Go client's.
+
+use std::collections::{BTreeMap, HashMap};
+
+use petgraph::graph::NodeIndex;
+use prost::Message;
+use sha2::{Digest, Sha256};
+
+use melangec_proto::pb;
+
+use crate::diag::SourceFile;
+use crate::llb::{FileAction, LlbGraph, Mount, Op, OpKind, State};
+
+/// The marshaled definition and the digest of every op, in `def` order.
+pub struct Marshaled {
+    pub definition: pb::Definition,
+    pub bytes: Vec<u8>,
+    pub digests: Vec<String>,
+}
+
+pub fn digest(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut out = String::with_capacity(71);
+    out.push_str("sha256:");
+    for b in hash {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+fn platform(g: &LlbGraph) -> pb::Platform {
+    pb::Platform {
+        architecture: g.arch.goarch().to_owned(),
+        os: "linux".to_owned(),
+        ..Default::default()
+    }
+}
+
+/// Marshals the graph ending in `result`; `recipe` becomes the source map's
+/// only file, named by its file name.
+pub fn marshal(g: &LlbGraph, result: State, recipe: &SourceFile) -> Marshaled {
+    let mut order = Vec::new();
+    let mut seen = HashMap::new();
+    post_order(g, result.op, &mut seen, &mut order);
+
+    let mut digest_of: HashMap<NodeIndex, String> = HashMap::new();
+    let mut def = Vec::with_capacity(order.len() + 1);
+    let mut digests = Vec::with_capacity(order.len() + 1);
+    let mut metadata = BTreeMap::new();
+    let mut locations = BTreeMap::new();
+    let mut emitted = std::collections::HashSet::new();
+    let mut described = false;
+
+    for node in order {
+        let op = g.op(node);
+        let bytes = encode(g, op, &digest_of).encode_to_vec();
+        let d = digest(&bytes);
+        digest_of.insert(node, d.clone());
+        // Identical ops share a digest; BuildKit keeps one.
+        if !emitted.insert(d.clone()) {
+            continue;
+        }
+        let mut description = op.description.clone();
+        if !op.name.is_empty() {
+            description.insert("llb.customname".to_owned(), op.name.clone());
+            described = true;
+        }
+        metadata.insert(
+            d.clone(),
+            pb::OpMetadata {
+                description,
+                caps: op
+                    .caps()
+                    .into_iter()
+                    .map(|c| (c.to_owned(), true))
+                    .collect(),
+                ..Default::default()
+            },
+        );
+        let ranges = op.origin.map(|span| {
+            let start = recipe.line_of(span.start) as i32;
+            let end = recipe.line_of(span.end.saturating_sub(1).max(span.start)) as i32;
+            pb::Location {
+                source_index: 0,
+                ranges: vec![pb::Range {
+                    start: Some(pb::Position {
+                        line: start,
+                        character: 0,
+                    }),
+                    end: Some(pb::Position {
+                        line: end,
+                        character: 0,
+                    }),
+                }],
+            }
+        });
+        locations.insert(
+            d.clone(),
+            pb::Locations {
+                locations: ranges.into_iter().collect(),
+            },
+        );
+        def.push(bytes);
+        digests.push(d);
+    }
+
+    let terminal = pb::Op {
+        inputs: vec![pb::Input {
+            digest: digest_of[&result.op].clone(),
+            index: result.output,
+        }],
+        ..Default::default()
+    };
+    let bytes = terminal.encode_to_vec();
+    let d = digest(&bytes);
+    let mut caps: BTreeMap<String, bool> = [("constraints", true), ("platform", true)]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    if described {
+        caps.insert("meta.description".to_owned(), true);
+    }
+    metadata.insert(
+        d.clone(),
+        pb::OpMetadata {
+            caps,
+            ..Default::default()
+        },
+    );
+    def.push(bytes);
+    digests.push(d);
+
+    let definition = pb::Definition {
+        def,
+        metadata,
+        source: Some(pb::Source {
+            locations,
+            infos: vec![pb::SourceInfo {
+                filename: file_name(recipe.name()).to_owned(),
+                data: recipe.text().as_bytes().to_vec(),
+                definition: None,
+                language: String::new(),
+            }],
+        }),
+    };
+    let bytes = definition.encode_to_vec();
+    Marshaled {
+        definition,
+        bytes,
+        digests,
+    }
+}
+
+/// The last path component: a source map never names a machine's path.
+pub fn file_name(path: &str) -> &str {
+    path.rsplit(['/', '\\']).next().unwrap_or(path)
+}
+
+fn post_order(
+    g: &LlbGraph,
+    node: NodeIndex,
+    seen: &mut HashMap<NodeIndex, ()>,
+    out: &mut Vec<NodeIndex>,
+) {
+    if seen.insert(node, ()).is_some() {
+        return;
+    }
+    for s in g.op(node).reads() {
+        post_order(g, s.op, seen, out);
+    }
+    out.push(node);
+}
+
+fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::Op {
+    let reads = op.reads();
+    let inputs: Vec<pb::Input> = reads
+        .iter()
+        .map(|s| pb::Input {
+            digest: digest_of[&s.op].clone(),
+            index: s.output,
+        })
+        .collect();
+    let slot = |s: &State| reads.iter().position(|r| r == s).map_or(-1, |i| i as i64);
+    let (kind, platform) = match &op.kind {
+        OpKind::Source { identifier, attrs } => (
+            pb::op::Op::Source(pb::SourceOp {
+                identifier: identifier.clone(),
+                attrs: attrs.clone(),
+            }),
+            None,
+        ),
+        OpKind::Exec(exec) => {
+            let mut output = 0;
+            let mounts = exec
+                .mounts
+                .iter()
+                .map(|m| match m {
+                    Mount::Bind {
+                        dest,
+                        input,
+                        readonly,
+                    } => {
+                        let out = if *readonly {
+                            -1
+                        } else {
+                            output += 1;
+                            output - 1
+                        };
+                        pb::Mount {
+                            input: input.as_ref().map_or(-1, slot),
+                            dest: dest.clone(),
+                            output: out,
+                            readonly: *readonly,
+                            ..Default::default()
+                        }
+                    }
+                    Mount::Cache { dest, id } => pb::Mount {
+                        input: -1,
+                        dest: dest.clone(),
+                        output: -1,
+                        mount_type: pb::MountType::Cache as i32,
+                        cache_opt: Some(pb::CacheOpt {
+                            id: id.clone(),
+                            sharing: pb::CacheSharingOpt::Shared as i32,
+                        }),
+                        ..Default::default()
+                    },
+                })
+                .collect();
+            (
+                pb::op::Op::Exec(pb::ExecOp {
+                    meta: Some(pb::Meta {
+                        args: exec.args.clone(),
+                        env: exec.env.clone(),
+                        cwd: exec.cwd.clone(),
+                        user: exec.user.clone(),
+                        remove_mount_stubs_recursive: true,
+                        ..Default::default()
+                    }),
+                    mounts,
+                    ..Default::default()
+                }),
+                Some(platform(g)),
+            )
+        }
+        OpKind::File { base, actions } => {
+            let n = reads.len() as i64;
+            let last = actions.len().saturating_sub(1);
+            let actions = actions
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let input = if i == 0 {
+                        base.as_ref().map_or(-1, slot)
+                    } else {
+                        n + i as i64 - 1
+                    };
+                    let (secondary, action) = match a {
+                        FileAction::Mkdir {
+                            path,
+                            mode,
+                            parents,
+                            timestamp,
+                        } => (
+                            -1,
+                            pb::file_action::Action::Mkdir(pb::FileActionMkDir {
+                                path: path.clone(),
+                                mode: mode & 0o777,
+                                make_parents: *parents,
+                                owner: None,
+                                timestamp: timestamp.unwrap_or(-1),
+                            }),
+                        ),
+                        FileAction::Mkfile {
+                            path,
+                            mode,
+                            data,
+                            timestamp,
+                        } => (
+                            -1,
+                            pb::file_action::Action::Mkfile(pb::FileActionMkFile {
+                                path: path.clone(),
+                                mode: mode & 0o777,
+                                data: data.clone(),
+                                owner: None,
+                                timestamp: timestamp.unwrap_or(-1),
+                            }),
+                        ),
+                        FileAction::Copy {
+                            from,
+                            src,
+                            dest,
+                            contents_only,
+                            create_dest_path,
+                        } => (
+                            slot(from),
+                            pb::file_action::Action::Copy(pb::FileActionCopy {
+                                src: src.clone(),
+                                dest: dest.clone(),
+                                mode: -1,
+                                dir_copy_contents: *contents_only,
+                                create_dest_path: *create_dest_path,
+                                timestamp: -1,
+                                ..Default::default()
+                            }),
+                        ),
+                    };
+                    pb::FileAction {
+                        input,
+                        secondary_input: secondary,
+                        output: if i == last { 0 } else { -1 },
+                        action: Some(action),
+                    }
+                })
+                .collect();
+            (pb::op::Op::File(pb::FileOp { actions }), Some(platform(g)))
+        }
+    };
+    pb::Op {
+        inputs,
+        op: Some(kind),
+        platform,
+        constraints: Some(pb::WorkerConstraints::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::options::Arch;
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Reference vector A: BuildKit's Go client, scratch + one mkfile.
+    #[test]
+    fn mkfile_matches_go_byte_for_byte() {
+        let mut g = LlbGraph::new(Arch::X86_64);
+        let state = g.file(
+            None,
+            vec![FileAction::Mkfile {
+                path: "/hello".into(),
+                mode: 0o644,
+                data: b"hi\n".to_vec(),
+                timestamp: None,
+            }],
+            "",
+            None,
+        );
+        let op = encode(&g, g.op(state.op), &HashMap::new()).encode_to_vec();
+        assert_eq!(op.len(), 73);
+        assert_eq!(
+            digest(&op),
+            "sha256:045c38c7ee79c107228c144125c258d04b0a9ddf75023c7193e0ce27da9b3324"
+        );
+        let terminal = pb::Op {
+            inputs: vec![pb::Input {
+                digest: digest(&op),
+                index: 0,
+            }],
+            ..Default::default()
+        };
+        assert_eq!(
+            digest(&terminal.encode_to_vec()),
+            "sha256:31cc283c4c98a251175d565661ab8345ca6aaea12c520855c29c4f24bfbf3d65"
+        );
+    }
+
+    /// Reference vector B: a local source with attributes.
+    #[test]
+    fn local_source_matches_go() {
+        let mut g = LlbGraph::new(Arch::X86_64);
+        let attrs = [("local.unique".to_owned(), "fixeduniqueid".to_owned())]
+            .into_iter()
+            .collect();
+        let s = g.local("context", attrs, "");
+        let op = encode(&g, g.op(s.op), &HashMap::new()).encode_to_vec();
+        assert_eq!(hex(&op), "1a300a0f6c6f63616c3a2f2f636f6e74657874121d0a0c6c6f63616c2e756e69717565120d6669786564756e6971756569645a00");
+        assert_eq!(
+            digest(&op),
+            "sha256:e52ac5045dbbbaaf959b1e9400eac04d5998e582ba97391eda077761dcdfb24d"
+        );
+    }
+
+    /// Reference vector D: a cache mount encodes as Go's (v0.11.6).
+    #[test]
+    fn cache_mount_matches_go() {
+        let m = pb::Mount {
+            input: -1,
+            dest: "/cache".into(),
+            output: -1,
+            mount_type: pb::MountType::Cache as i32,
+            cache_opt: Some(pb::CacheOpt {
+                id: "c1".into(),
+                sharing: pb::CacheSharingOpt::Locked as i32,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(
+            hex(&m.encode_to_vec()),
+            "08ffffffffffffffffff011a062f636163686520ffffffffffffffffff013003a201060a02633110 02"
+                .replace(' ', "")
+        );
+    }
+
+    #[test]
+    fn file_names_only() {
+        assert_eq!(file_name("/home/me/recipes/foo.yaml"), "foo.yaml");
+        assert_eq!(file_name("foo.yaml"), "foo.yaml");
+    }
+}

@@ -1,0 +1,83 @@
+//! What a compile depends on besides the recipe: target architecture, the
+//! files the caller read for `--env-file` / `--vars-file`, and the clock value
+//! the caller chose. The compiler reads none of these itself.
+
+use crate::diag::SourceFile;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Arch {
+    X86_64,
+    Aarch64,
+}
+
+impl Arch {
+    /// Accepts APK (`x86_64`) and OCI (`amd64`) spellings.
+    pub fn parse(s: &str) -> Option<Arch> {
+        match s {
+            "x86_64" | "amd64" => Some(Arch::X86_64),
+            "aarch64" | "arm64" => Some(Arch::Aarch64),
+            _ => None,
+        }
+    }
+
+    /// APK spelling.
+    pub fn apk(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "x86_64",
+            Arch::Aarch64 => "aarch64",
+        }
+    }
+
+    /// OCI / Go spelling, as BuildKit platforms use.
+    pub fn goarch(self) -> &'static str {
+        match self {
+            Arch::X86_64 => "amd64",
+            Arch::Aarch64 => "arm64",
+        }
+    }
+
+    pub fn gnu_triplet(self, flavor: &str) -> String {
+        match self {
+            Arch::X86_64 => format!("x86_64-pc-linux-{flavor}"),
+            Arch::Aarch64 => format!("aarch64-unknown-linux-{flavor}"),
+        }
+    }
+
+    pub fn rust_triplet(self, flavor: &str) -> String {
+        match self {
+            Arch::X86_64 => format!("x86_64-unknown-linux-{flavor}"),
+            Arch::Aarch64 => format!("aarch64-unknown-linux-{flavor}"),
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub arch: Arch,
+    /// `--env-file` contents, in the order given (earlier files win).
+    pub env_files: Vec<SourceFile>,
+    /// `--vars-file` contents.
+    pub vars_file: Option<SourceFile>,
+    /// `--build-option` names, in the order given.
+    pub build_options: Vec<String>,
+    /// Patterns from `<source-dir>/.melangeignore`.
+    pub source_excludes: Vec<String>,
+    /// Build timestamp in seconds (`SOURCE_DATE_EPOCH`), 0 by default as melange.
+    pub source_date_epoch: u64,
+    /// libc suffix for `${{host.triplet.*}}`.
+    pub libc_flavor: String,
+}
+
+impl Options {
+    pub fn new(arch: Arch) -> Options {
+        Options {
+            arch,
+            env_files: Vec::new(),
+            vars_file: None,
+            build_options: Vec::new(),
+            source_excludes: Vec::new(),
+            source_date_epoch: 0,
+            libc_flavor: "gnu".to_owned(),
+        }
+    }
+}

@@ -1,0 +1,98 @@
+//! Compiles every recipe of the Wolfi corpus (with its `pipelines/`) and of
+//! melange's examples for x86_64 and aarch64, where they are; one line per
+//! recipe and arch in `golden/corpus.snap`. Nothing may panic.
+
+mod common;
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use melangec_compiler::{compile, marshal::digest, Arch, Options, PipelineLibrary, SourceFile};
+
+/// Wolfi keeps recipes at the top level (subdirectories hold their files);
+/// melange's examples nest them, beside `pipelines/` directories.
+fn recipes_under(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("corpus dir") {
+        let path = entry.expect("dir entry").path();
+        if path.is_dir() {
+            if recursive && path.file_name().is_some_and(|n| n != "pipelines") {
+                recipes_under(&path, recursive, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml")
+            && !path.to_string_lossy().ends_with(".yam.yaml")
+        {
+            out.push(path);
+        }
+    }
+}
+
+fn run(
+    corpus: &Path,
+    recursive: bool,
+    lib: &PipelineLibrary,
+    label: &str,
+    out: &mut String,
+    tally: &mut (usize, usize),
+) {
+    let mut files = Vec::new();
+    recipes_under(corpus, recursive, &mut files);
+    files.sort();
+    for path in files {
+        let rel = path
+            .strip_prefix(corpus)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = SourceFile::new(rel.clone(), text);
+        for arch in [Arch::X86_64, Arch::Aarch64] {
+            let result = std::panic::catch_unwind(|| compile(&file, &Options::new(arch), lib));
+            let line = match result {
+                Ok(Ok(c)) => {
+                    tally.0 += 1;
+                    digest(&c.bytes)
+                }
+                Ok(Err(d)) => {
+                    tally.1 += 1;
+                    format!("error: {}", d.first_line().lines().next().unwrap_or(""))
+                }
+                Err(_) => panic!("compiling {rel} for {} panicked", arch.apk()),
+            };
+            writeln!(out, "{label}/{rel} {} {line}", arch.apk()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn corpus_compiles_without_panic() {
+    let shared = common::root().join("../shared/corpus");
+    let wolfi = shared.join("wolfi");
+    let examples = shared.join("melange-examples");
+    assert!(
+        wolfi.is_dir() && examples.is_dir(),
+        "the corpus is expected at {}",
+        shared.display()
+    );
+    let mut out = String::new();
+    let mut tally = (0, 0);
+    let lib = common::library_with(&wolfi.join("pipelines"));
+    run(&wolfi, false, &lib, "wolfi", &mut out, &mut tally);
+    run(
+        &examples,
+        true,
+        &PipelineLibrary::builtin(),
+        "melange-examples",
+        &mut out,
+        &mut tally,
+    );
+    let total = tally.0 + tally.1;
+    let header = format!(
+        "compiled {} of {} ({:.1}%)\n",
+        tally.0,
+        total,
+        100.0 * tally.0 as f64 / total as f64
+    );
+    insta::with_settings!({snapshot_path => "../../golden", prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!("corpus", header + &out);
+    });
+}

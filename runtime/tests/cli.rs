@@ -1,0 +1,118 @@
+//! The `melangec` binary: compile and render through the real CLI.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn melangec() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_melangec"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("melangec-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn two_processes_write_identical_bytes() {
+    let dir = scratch("twice");
+    let recipe = root().join("testdata/nested-pipelines.yaml");
+    for out in ["a.llb", "b.llb"] {
+        let status = melangec()
+            .args(["compile"])
+            .arg(&recipe)
+            .args(["--pipeline-dir"])
+            .arg(root().join("testdata/pipelines"))
+            .arg("-o")
+            .arg(dir.join(out))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    let a = std::fs::read(dir.join("a.llb")).unwrap();
+    assert!(!a.is_empty());
+    assert_eq!(a, std::fs::read(dir.join("b.llb")).unwrap());
+
+    let render = melangec()
+        .arg("render")
+        .arg(dir.join("a.llb"))
+        .output()
+        .unwrap();
+    assert!(render.status.success());
+    let text = String::from_utf8(render.stdout).unwrap();
+    assert!(text.contains("\"nested: greet/person › say it\""), "{text}");
+}
+
+#[test]
+fn a_bad_recipe_fails_quoting_the_line_and_writes_nothing() {
+    let dir = scratch("bad");
+    let out = dir.join("out.llb");
+    let result = melangec()
+        .arg("compile")
+        .arg(root().join("testdata/errors/unknown-variable.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        err.contains("variable vars.not-declared not defined"),
+        "{err}"
+    );
+    assert!(
+        err.contains("echo ${{vars.not-declared}}"),
+        "the YAML line is quoted: {err}"
+    );
+    assert!(!out.exists());
+    assert_eq!(
+        std::fs::read_dir(&dir).unwrap().count(),
+        0,
+        "no temporary file is left behind"
+    );
+}
+
+#[test]
+fn a_failed_compile_leaves_the_previous_output() {
+    let dir = scratch("keep");
+    let out = dir.join("out.llb");
+    std::fs::write(&out, b"previous").unwrap();
+    let status = melangec()
+        .arg("compile")
+        .arg(root().join("testdata/errors/bad-yaml.yaml"))
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .unwrap();
+    assert!(!status.success());
+    assert_eq!(std::fs::read(&out).unwrap(), b"previous");
+}
+
+#[test]
+fn source_date_epoch_reaches_the_steps() {
+    let out = melangec()
+        .arg("compile")
+        .arg(root().join("testdata/simple.yaml"))
+        .env("SOURCE_DATE_EPOCH", "1700000000")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let rendered = melangec()
+        .args(["render", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().unwrap().write_all(&out.stdout)?;
+            c.wait_with_output()
+        })
+        .unwrap();
+    assert!(String::from_utf8_lossy(&rendered.stdout).contains("SOURCE_DATE_EPOCH=1700000000"));
+}

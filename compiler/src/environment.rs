@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ir::ExecStep;
+use crate::ir::{ExecStep, NativeSource, GIT_SOURCE_DIR, GIT_SOURCE_ENV};
 use crate::substitute::{ResolvedStep, WORKSPACE};
 
 /// PATH every step gets, replacing any PATH from the recipe environment.
@@ -51,15 +51,23 @@ pub fn flatten(
         let runs = !step.runs.trim().is_empty();
         let makes_dir = step.children.is_empty() && step.workdir != WORKSPACE;
         if runs || makes_dir {
+            let mut env: Vec<(String, String)> = env_ref
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if let Some(NativeSource::Git { .. }) = &step.native {
+                env.retain(|(k, _)| k != GIT_SOURCE_ENV);
+                let var = (GIT_SOURCE_ENV.to_owned(), GIT_SOURCE_DIR.to_owned());
+                let at = env.partition_point(|(k, _)| k.as_str() < GIT_SOURCE_ENV);
+                env.insert(at, var);
+            }
             out.push(ExecStep {
                 label: step.label.clone(),
                 script: step.runs.clone(),
                 workdir: step.workdir.clone(),
-                env: env_ref
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.clone()))
-                    .collect(),
+                env,
                 origin: step.origin,
+                native: step.native.clone(),
             });
         }
         flatten(&step.children, env_ref, out);
@@ -94,6 +102,8 @@ mod tests {
             file: SourceFile::new("r.yaml", ""),
             origin: Span::default(),
             required_steps: None,
+            call: None,
+            native: None,
         }
     }
 

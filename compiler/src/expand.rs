@@ -4,7 +4,7 @@
 //! them in their scope.
 
 use crate::diag::{Diagnostic, Diagnostics, Note, SourceFile};
-use crate::library::PipelineLibrary;
+use crate::library::{Origin, PipelineLibrary};
 use crate::recipe::{Input, Step, Text, TextMap};
 use crate::yaml::Span;
 
@@ -17,6 +17,8 @@ pub struct ExpandedStep {
     /// Human label: the step's name, its `uses:`, or its first script line.
     pub label: String,
     pub uses: String,
+    /// `uses:` resolved to a built-in (not shadowed by a directory).
+    pub builtin: bool,
     pub runs: Text,
     pub if_: Text,
     pub working_directory: Text,
@@ -98,18 +100,23 @@ impl<'a> Expander<'a> {
             step.name.value.clone()
         } else if !step.uses.is_empty() {
             step.uses.value.clone()
+        } else if !prefix.is_empty() && file.name() != self.recipe_file.name() {
+            // An unnamed step of a pipeline definition is that pipeline's
+            // work; its first script line would say less.
+            String::new()
         } else {
             first_line(&step.runs.value)
         };
-        let label = if prefix.is_empty() {
-            own
-        } else {
-            format!("{prefix} › {own}")
+        let label = match (prefix.is_empty(), own.is_empty()) {
+            (true, _) => own,
+            (false, true) => prefix.to_owned(),
+            (false, false) => format!("{prefix} › {own}"),
         };
         let here = origin.unwrap_or(step.span);
         let mut out = ExpandedStep {
             label: label.clone(),
             uses: step.uses.value.clone(),
+            builtin: false,
             runs: step.runs.clone(),
             if_: step.if_.clone(),
             working_directory: step.working_directory.clone(),
@@ -188,6 +195,7 @@ impl<'a> Expander<'a> {
             }
         };
         let def_file = def.file.clone();
+        out.builtin = self.library.origin(name) == Some(Origin::Builtin);
         let with_at = step.with_span.unwrap_or(step.uses.span);
         for (key, _) in &step.with {
             if !parsed.inputs.iter().any(|(k, _)| k.value == key.value) {
@@ -276,17 +284,14 @@ fn hex_length(name: &str) -> Option<usize> {
     }
 }
 
+/// The first command line; shortened once its placeholders are filled.
 fn first_line(script: &str) -> String {
-    let line = script
+    script
         .lines()
         .map(str::trim)
         .find(|l| !l.is_empty() && !l.starts_with('#'))
-        .unwrap_or("");
-    if line.chars().count() > 60 {
-        format!("{}…", line.chars().take(59).collect::<String>())
-    } else {
-        line.to_owned()
-    }
+        .unwrap_or("")
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -329,10 +334,7 @@ mod tests {
         );
         assert_eq!(s.needs[0].value, "busybox");
         assert_eq!(s.children.len(), 1);
-        assert_eq!(
-            s.children[0].label,
-            "greet › echo ${{inputs.how}} ${{inputs.who}}"
-        );
+        assert_eq!(s.children[0].label, "greet");
     }
 
     #[test]
@@ -363,6 +365,42 @@ mod tests {
         assert_eq!(d.file.name(), "r.yaml");
         assert_eq!(d.line(), 3);
         assert_eq!(d.notes[0].file.name(), "p/outer.yaml");
+    }
+
+    #[test]
+    fn nested_missing_and_unknown_inputs_both_reach_the_recipe() {
+        let (_, diags) = expand(
+            "package: {name: a, version: 1}\npipeline:\n  - uses: outer\n    with:\n      x: 2\n",
+        );
+        let mut seen: Vec<(String, u32, u32)> = diags
+            .0
+            .iter()
+            .map(|d| {
+                let note = &d.notes[0];
+                assert_eq!(note.file.name(), "p/outer.yaml");
+                (
+                    d.message.clone(),
+                    d.line(),
+                    note.file.line_of(note.span.start),
+                )
+            })
+            .collect();
+        seen.sort();
+        assert_eq!(
+            seen,
+            [
+                (
+                    "required input \"who\" for pipeline \"greet\" is missing".to_owned(),
+                    3,
+                    6
+                ),
+                (
+                    "undefined input \"nope\" to pipeline \"greet\"".to_owned(),
+                    3,
+                    7
+                ),
+            ]
+        );
     }
 
     #[test]

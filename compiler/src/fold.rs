@@ -101,6 +101,8 @@ mod tests {
             file: SourceFile::new("r.yaml", ""),
             origin: Span::default(),
             required_steps: None,
+            call: None,
+            native: None,
         }
     }
 

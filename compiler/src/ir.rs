@@ -4,6 +4,28 @@
 use crate::options::Arch;
 use crate::yaml::Span;
 
+/// Something BuildKit fetches itself for a step, instead of the step's own
+/// download.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NativeSource {
+    /// A file downloaded and verified by the daemon, placed in the workspace
+    /// as `<dir>/<filename>` (`dir` relative to `/home/build`) before the step.
+    Http {
+        url: String,
+        checksum: String,
+        filename: String,
+        dir: String,
+    },
+    /// A checkout with its `.git`, mounted read-only at [`GIT_SOURCE_DIR`]
+    /// for the step, which finds it through `MELANGEC_GIT_SOURCE`.
+    Git { remote: String, reference: String },
+}
+
+/// Where a native git checkout is mounted.
+pub const GIT_SOURCE_DIR: &str = "/var/lib/melangec/git-source";
+/// The variable naming [`GIT_SOURCE_DIR`] to the step.
+pub const GIT_SOURCE_ENV: &str = "MELANGEC_GIT_SOURCE";
+
 /// One shell process melange would start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExecStep {
@@ -17,6 +39,8 @@ pub struct ExecStep {
     pub env: Vec<(String, String)>,
     /// The recipe step it came from.
     pub origin: Span,
+    /// What the daemon fetches for this step.
+    pub native: Option<NativeSource>,
 }
 
 /// The steps of one package (main or subpackage) in run order.
@@ -32,8 +56,8 @@ pub struct Build {
     pub package: String,
     pub version: String,
     pub epoch: u64,
-    /// Requested build environment: `environment.contents.packages` then the
-    /// needs of every step that runs, in that order.
+    /// Requested build environment: `environment.contents.packages` and the
+    /// needs of every step that runs, sorted, each once.
     pub environment_packages: Vec<String>,
     pub repositories: Vec<String>,
     pub keyring: Vec<String>,

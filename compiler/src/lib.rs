@@ -16,6 +16,7 @@ pub mod llb;
 pub mod load;
 pub mod lower;
 pub mod marshal;
+pub mod native;
 pub mod options;
 pub mod parse_time;
 pub mod recipe;
@@ -123,11 +124,17 @@ pub fn build_ir(
     }
 
     let mut needs: Vec<String> = Vec::new();
-    let main = fold::fold(main, &mut needs, recipe_file, &mut diags);
-    let subs: Vec<_> = subs
+    let mut main = fold::fold(main, &mut needs, recipe_file, &mut diags);
+    let mut subs: Vec<_> = subs
         .into_iter()
         .map(|steps| fold::fold(steps, &mut needs, recipe_file, &mut diags))
         .collect();
+
+    let user = run_as(&recipe.environment, recipe_file, &mut diags);
+    native::mark(&mut main, options, &user);
+    for steps in &mut subs {
+        native::mark(steps, options, &user);
+    }
 
     let base = environment::base_env(
         options.source_date_epoch,
@@ -168,8 +175,11 @@ pub fn build_ir(
         .map(|p| p.value.clone())
         .collect();
     environment_packages.extend(needs);
+    // A set, not a sequence: recipes asking for the same packages in another
+    // order share one environment.
+    environment_packages.sort();
+    environment_packages.dedup();
 
-    let user = run_as(&recipe.environment, recipe_file, &mut diags);
     diags.finish(Build {
         arch: options.arch,
         package: recipe.package.name.value.clone(),
@@ -229,7 +239,7 @@ pub fn compile(
 ) -> Result<Compiled, Diagnostics> {
     let build = build_ir(recipe_file, options, library)?;
     let (graph, result) = lower::lower(&build);
-    let m = marshal::marshal(&graph, result, recipe_file);
+    let m = marshal::marshal(graph, result, recipe_file);
     Ok(Compiled {
         build,
         definition: m.definition,

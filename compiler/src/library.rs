@@ -91,6 +91,19 @@ impl PipelineLibrary {
         self.builtins.keys().copied()
     }
 
+    /// Every name `uses:` can resolve, each once, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self
+            .dirs
+            .iter()
+            .flat_map(|(_, defs)| defs.keys().map(String::as_str))
+            .chain(self.builtins.keys().copied())
+            .collect();
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+
     pub fn origin(&self, name: &str) -> Option<Origin> {
         if let Some((label, _)) = self.dirs.iter().find(|(_, defs)| defs.contains_key(name)) {
             return Some(Origin::Dir(label.clone()));
@@ -112,5 +125,6 @@ mod tests {
         assert_eq!(def.file.name(), "first/x.yaml");
         assert_eq!(lib.origin("x"), Some(Origin::Dir("first".into())));
         assert!(lib.find("missing").is_none());
+        assert_eq!(lib.names().iter().filter(|n| **n == "x").count(), 1);
     }
 }

@@ -132,6 +132,29 @@ impl Op {
         let mut caps = BTreeSet::new();
         match &self.kind {
             OpKind::Source { identifier, attrs } => {
+                let attr_caps: &[(&str, &'static str)] =
+                    if identifier.starts_with("https://") || identifier.starts_with("http://") {
+                        caps.insert("source.http");
+                        &[
+                            ("http.checksum", "source.http.checksum"),
+                            ("http.perm", "source.http.perm"),
+                            ("http.uid", "soruce.http.uidgid"),
+                            ("http.gid", "soruce.http.uidgid"),
+                        ]
+                    } else if identifier.starts_with("git://") {
+                        caps.insert("source.git");
+                        &[
+                            ("git.fullurl", "source.git.fullurl"),
+                            ("git.keepgitdir", "source.git.keepgitdir"),
+                        ]
+                    } else {
+                        &[]
+                    };
+                for (key, cap) in attr_caps {
+                    if attrs.contains_key(*key) {
+                        caps.insert(cap);
+                    }
+                }
                 if identifier.starts_with("local://") {
                     caps.insert("source.local");
                     for (key, cap) in [
@@ -200,14 +223,22 @@ impl LlbGraph {
 
     /// A directory the client serves by name.
     pub fn local(&mut self, name: &str, attrs: BTreeMap<String, String>, title: &str) -> State {
+        self.source(format!("local://{name}"), attrs, title, None)
+    }
+
+    /// Any source op: `local://`, `https://`, `git://`.
+    pub fn source(
+        &mut self,
+        identifier: String,
+        attrs: BTreeMap<String, String>,
+        title: &str,
+        origin: Option<Span>,
+    ) -> State {
         let node = self.add(Op {
-            kind: OpKind::Source {
-                identifier: format!("local://{name}"),
-                attrs,
-            },
+            kind: OpKind::Source { identifier, attrs },
             name: title.to_owned(),
             description: BTreeMap::new(),
-            origin: None,
+            origin,
         });
         State {
             op: node,
@@ -277,7 +308,12 @@ impl LlbGraph {
         }
     }
 
+    /// Adds a description entry. Empty values are left out: prost cannot
+    /// encode an empty map value the way Go does, and they say nothing.
     pub fn describe(&mut self, state: State, key: &str, value: String) {
+        if value.is_empty() {
+            return;
+        }
         self.graph[state.op]
             .description
             .insert(key.to_owned(), value);

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::ir::{Build, ExecStep};
+use crate::ir::{Build, ExecStep, NativeSource, GIT_SOURCE_DIR};
 use crate::llb::{Exec, FileAction, LlbGraph, Mount, State};
 
 pub const ROOT: &str = "/";
@@ -80,8 +80,57 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
             );
         }
         for step in &package.steps {
+            let mut checkout = None;
+            match &step.native {
+                Some(NativeSource::Http {
+                    url,
+                    checksum,
+                    filename,
+                    dir,
+                }) => {
+                    let attrs = BTreeMap::from([
+                        ("http.checksum".to_owned(), checksum.clone()),
+                        ("http.filename".to_owned(), filename.clone()),
+                        // wget leaves a file readable by all; BuildKit's default is 0600.
+                        ("http.perm".to_owned(), "0644".to_owned()),
+                    ]);
+                    let download = g.source(
+                        url.clone(),
+                        attrs,
+                        &format!("{}: download {filename}", package.name),
+                        Some(step.origin),
+                    );
+                    let dest = if dir.is_empty() {
+                        format!("/{filename}")
+                    } else {
+                        format!("/{dir}/{filename}")
+                    };
+                    workspace = g.file(
+                        Some(workspace),
+                        vec![FileAction::Copy {
+                            from: download,
+                            src: format!("/{filename}"),
+                            dest,
+                            contents_only: false,
+                            create_dest_path: true,
+                        }],
+                        &format!("{}: place {filename}", package.name),
+                        Some(step.origin),
+                    );
+                }
+                Some(NativeSource::Git { remote, reference }) => {
+                    let (identifier, attrs) = git_source(remote, reference);
+                    checkout = Some(g.source(
+                        identifier,
+                        attrs,
+                        &format!("{}: check out {remote} at {reference}", package.name),
+                        Some(step.origin),
+                    ));
+                }
+                None => {}
+            }
             let outputs = g.run(
-                exec(step, build, rootfs, workspace),
+                exec(step, build, rootfs, workspace, checkout),
                 &format!("{}: {}", package.name, step.label),
                 Some(step.origin),
             );
@@ -105,7 +154,56 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
     (g, result)
 }
 
-fn exec(step: &ExecStep, build: &Build, rootfs: State, workspace: State) -> Exec {
+/// A `git://` source as BuildKit's Go client writes it for `llb.Git(remote,
+/// ref, llb.KeepGitDir())`, so that both share cache entries.
+fn git_source(remote: &str, reference: &str) -> (String, BTreeMap<String, String>) {
+    let bare = remote.split_once("://").map_or(remote, |(_, rest)| rest);
+    let identifier = format!("git://{bare}#{reference}");
+    let attrs = BTreeMap::from([
+        (
+            "git.authheadersecret".to_owned(),
+            "GIT_AUTH_HEADER".to_owned(),
+        ),
+        (
+            "git.authtokensecret".to_owned(),
+            "GIT_AUTH_TOKEN".to_owned(),
+        ),
+        ("git.fullurl".to_owned(), remote.to_owned()),
+        ("git.keepgitdir".to_owned(), "true".to_owned()),
+    ]);
+    (identifier, attrs)
+}
+
+fn exec(
+    step: &ExecStep,
+    build: &Build,
+    rootfs: State,
+    workspace: State,
+    checkout: Option<State>,
+) -> Exec {
+    let mut mounts = vec![
+        Mount::Bind {
+            dest: ROOT.into(),
+            input: Some(rootfs),
+            readonly: false,
+        },
+        Mount::Bind {
+            dest: WORKSPACE.into(),
+            input: Some(workspace),
+            readonly: false,
+        },
+        Mount::Cache {
+            dest: CACHE.into(),
+            id: "melange-cache".into(),
+        },
+    ];
+    if let Some(checkout) = checkout {
+        mounts.push(Mount::Bind {
+            dest: GIT_SOURCE_DIR.into(),
+            input: Some(checkout),
+            readonly: true,
+        });
+    }
     Exec {
         args: vec![
             "/bin/sh".into(),
@@ -115,22 +213,7 @@ fn exec(step: &ExecStep, build: &Build, rootfs: State, workspace: State) -> Exec
         env: step.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         cwd: WORKSPACE.into(),
         user: build.user.clone(),
-        mounts: vec![
-            Mount::Bind {
-                dest: ROOT.into(),
-                input: Some(rootfs),
-                readonly: false,
-            },
-            Mount::Bind {
-                dest: WORKSPACE.into(),
-                input: Some(workspace),
-                readonly: false,
-            },
-            Mount::Cache {
-                dest: CACHE.into(),
-                id: "melange-cache".into(),
-            },
-        ],
+        mounts,
     }
 }
 
@@ -207,6 +290,7 @@ mod tests {
                         workdir: WORKSPACE.into(),
                         env: vec![],
                         origin: Span::default(),
+                        native: None,
                     })
                     .collect(),
             }],

@@ -12,7 +12,8 @@ use sha2::{Digest, Sha256};
 use melangec_proto::pb;
 
 use crate::diag::SourceFile;
-use crate::llb::{FileAction, LlbGraph, Mount, Op, OpKind, State};
+use crate::llb::{FileAction, LlbGraph, Mount, OpKind, State};
+use crate::options::Arch;
 
 /// The marshaled definition and the digest of every op, in `def` order.
 pub struct Marshaled {
@@ -23,28 +24,31 @@ pub struct Marshaled {
 
 pub fn digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(71);
     out.push_str("sha256:");
     for b in hash {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
     out
 }
 
-fn platform(g: &LlbGraph) -> pb::Platform {
+fn platform(arch: Arch) -> pb::Platform {
     pb::Platform {
-        architecture: g.arch.goarch().to_owned(),
+        architecture: arch.goarch().to_owned(),
         os: "linux".to_owned(),
         ..Default::default()
     }
 }
 
-/// Marshals the graph ending in `result`; `recipe` becomes the source map's
-/// only file, named by its file name.
-pub fn marshal(g: &LlbGraph, result: State, recipe: &SourceFile) -> Marshaled {
+/// Marshals the graph ending in `result`, consuming it; `recipe` becomes the
+/// source map's only file, named by its file name.
+pub fn marshal(mut g: LlbGraph, result: State, recipe: &SourceFile) -> Marshaled {
     let mut order = Vec::new();
     let mut seen = HashMap::new();
-    post_order(g, result.op, &mut seen, &mut order);
+    post_order(&g, result.op, &mut seen, &mut order);
+    let lines = LineIndex::new(recipe.text());
 
     let mut digest_of: HashMap<NodeIndex, String> = HashMap::new();
     let mut def = Vec::with_capacity(order.len() + 1);
@@ -55,34 +59,42 @@ pub fn marshal(g: &LlbGraph, result: State, recipe: &SourceFile) -> Marshaled {
     let mut described = false;
 
     for node in order {
-        let op = g.op(node);
-        let bytes = encode(g, op, &digest_of).encode_to_vec();
+        let op = &mut g.graph[node];
+        let reads = op.reads();
+        let caps = op.caps();
+        let origin = op.origin;
+        let name = std::mem::take(&mut op.name);
+        let mut description = std::mem::take(&mut op.description);
+        // Each op is encoded once, so its strings move into the message.
+        let kind = std::mem::replace(
+            &mut op.kind,
+            OpKind::File {
+                base: None,
+                actions: Vec::new(),
+            },
+        );
+        let bytes = encode(kind, &reads, g.arch, &digest_of).encode_to_vec();
         let d = digest(&bytes);
         digest_of.insert(node, d.clone());
         // Identical ops share a digest; BuildKit keeps one.
         if !emitted.insert(d.clone()) {
             continue;
         }
-        let mut description = op.description.clone();
-        if !op.name.is_empty() {
-            description.insert("llb.customname".to_owned(), op.name.clone());
+        if !name.is_empty() {
+            description.insert("llb.customname".to_owned(), name);
             described = true;
         }
         metadata.insert(
             d.clone(),
             pb::OpMetadata {
                 description,
-                caps: op
-                    .caps()
-                    .into_iter()
-                    .map(|c| (c.to_owned(), true))
-                    .collect(),
+                caps: caps.into_iter().map(|c| (c.to_owned(), true)).collect(),
                 ..Default::default()
             },
         );
-        let ranges = op.origin.map(|span| {
-            let start = recipe.line_of(span.start) as i32;
-            let end = recipe.line_of(span.end.saturating_sub(1).max(span.start)) as i32;
+        let ranges = origin.map(|span| {
+            let start = lines.line_of(span.start) as i32;
+            let end = lines.line_of(span.end.saturating_sub(1).max(span.start)) as i32;
             pb::Location {
                 source_index: 0,
                 ranges: vec![pb::Range {
@@ -154,6 +166,26 @@ pub fn marshal(g: &LlbGraph, result: State, recipe: &SourceFile) -> Marshaled {
     }
 }
 
+/// Line starts of a text, for turning byte offsets into 1-based lines.
+struct LineIndex(Vec<u32>);
+
+impl LineIndex {
+    fn new(text: &str) -> LineIndex {
+        let mut starts = vec![0];
+        starts.extend(
+            text.bytes()
+                .enumerate()
+                .filter(|(_, b)| *b == b'\n')
+                .map(|(i, _)| i as u32 + 1),
+        );
+        LineIndex(starts)
+    }
+
+    fn line_of(&self, offset: u32) -> u32 {
+        self.0.partition_point(|&start| start <= offset) as u32
+    }
+}
+
 /// The last path component: a source map never names a machine's path.
 pub fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
@@ -174,8 +206,12 @@ fn post_order(
     out.push(node);
 }
 
-fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::Op {
-    let reads = op.reads();
+fn encode(
+    kind: OpKind,
+    reads: &[State],
+    arch: Arch,
+    digest_of: &HashMap<NodeIndex, String>,
+) -> pb::Op {
     let inputs: Vec<pb::Input> = reads
         .iter()
         .map(|s| pb::Input {
@@ -184,26 +220,22 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
         })
         .collect();
     let slot = |s: &State| reads.iter().position(|r| r == s).map_or(-1, |i| i as i64);
-    let (kind, platform) = match &op.kind {
-        OpKind::Source { identifier, attrs } => (
-            pb::op::Op::Source(pb::SourceOp {
-                identifier: identifier.clone(),
-                attrs: attrs.clone(),
-            }),
-            None,
-        ),
+    let (kind, platform) = match kind {
+        OpKind::Source { identifier, attrs } => {
+            (pb::op::Op::Source(pb::SourceOp { identifier, attrs }), None)
+        }
         OpKind::Exec(exec) => {
             let mut output = 0;
             let mounts = exec
                 .mounts
-                .iter()
+                .into_iter()
                 .map(|m| match m {
                     Mount::Bind {
                         dest,
                         input,
                         readonly,
                     } => {
-                        let out = if *readonly {
+                        let out = if readonly {
                             -1
                         } else {
                             output += 1;
@@ -211,19 +243,19 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
                         };
                         pb::Mount {
                             input: input.as_ref().map_or(-1, slot),
-                            dest: dest.clone(),
+                            dest,
                             output: out,
-                            readonly: *readonly,
+                            readonly,
                             ..Default::default()
                         }
                     }
                     Mount::Cache { dest, id } => pb::Mount {
                         input: -1,
-                        dest: dest.clone(),
+                        dest,
                         output: -1,
                         mount_type: pb::MountType::Cache as i32,
                         cache_opt: Some(pb::CacheOpt {
-                            id: id.clone(),
+                            id,
                             sharing: pb::CacheSharingOpt::Shared as i32,
                         }),
                         ..Default::default()
@@ -233,24 +265,24 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
             (
                 pb::op::Op::Exec(pb::ExecOp {
                     meta: Some(pb::Meta {
-                        args: exec.args.clone(),
-                        env: exec.env.clone(),
-                        cwd: exec.cwd.clone(),
-                        user: exec.user.clone(),
+                        args: exec.args,
+                        env: exec.env,
+                        cwd: exec.cwd,
+                        user: exec.user,
                         remove_mount_stubs_recursive: true,
                         ..Default::default()
                     }),
                     mounts,
                     ..Default::default()
                 }),
-                Some(platform(g)),
+                Some(platform(arch)),
             )
         }
         OpKind::File { base, actions } => {
             let n = reads.len() as i64;
             let last = actions.len().saturating_sub(1);
             let actions = actions
-                .iter()
+                .into_iter()
                 .enumerate()
                 .map(|(i, a)| {
                     let input = if i == 0 {
@@ -267,9 +299,9 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
                         } => (
                             -1,
                             pb::file_action::Action::Mkdir(pb::FileActionMkDir {
-                                path: path.clone(),
+                                path,
                                 mode: mode & 0o777,
-                                make_parents: *parents,
+                                make_parents: parents,
                                 owner: None,
                                 timestamp: timestamp.unwrap_or(-1),
                             }),
@@ -282,9 +314,9 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
                         } => (
                             -1,
                             pb::file_action::Action::Mkfile(pb::FileActionMkFile {
-                                path: path.clone(),
+                                path,
                                 mode: mode & 0o777,
-                                data: data.clone(),
+                                data,
                                 owner: None,
                                 timestamp: timestamp.unwrap_or(-1),
                             }),
@@ -296,13 +328,13 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
                             contents_only,
                             create_dest_path,
                         } => (
-                            slot(from),
+                            slot(&from),
                             pb::file_action::Action::Copy(pb::FileActionCopy {
-                                src: src.clone(),
-                                dest: dest.clone(),
+                                src,
+                                dest,
                                 mode: -1,
-                                dir_copy_contents: *contents_only,
-                                create_dest_path: *create_dest_path,
+                                dir_copy_contents: contents_only,
+                                create_dest_path,
                                 timestamp: -1,
                                 ..Default::default()
                             }),
@@ -316,7 +348,10 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
                     }
                 })
                 .collect();
-            (pb::op::Op::File(pb::FileOp { actions }), Some(platform(g)))
+            (
+                pb::op::Op::File(pb::FileOp { actions }),
+                Some(platform(arch)),
+            )
         }
     };
     pb::Op {
@@ -330,6 +365,11 @@ fn encode(g: &LlbGraph, op: &Op, digest_of: &HashMap<NodeIndex, String>) -> pb::
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn encode_one(g: &LlbGraph, node: NodeIndex) -> Vec<u8> {
+        let op = g.op(node);
+        encode(op.kind.clone(), &op.reads(), g.arch, &HashMap::new()).encode_to_vec()
+    }
     use crate::options::Arch;
 
     fn hex(bytes: &[u8]) -> String {
@@ -351,7 +391,7 @@ mod tests {
             "",
             None,
         );
-        let op = encode(&g, g.op(state.op), &HashMap::new()).encode_to_vec();
+        let op = encode_one(&g, state.op);
         assert_eq!(op.len(), 73);
         assert_eq!(
             digest(&op),
@@ -378,7 +418,7 @@ mod tests {
             .into_iter()
             .collect();
         let s = g.local("context", attrs, "");
-        let op = encode(&g, g.op(s.op), &HashMap::new()).encode_to_vec();
+        let op = encode_one(&g, s.op);
         assert_eq!(hex(&op), "1a300a0f6c6f63616c3a2f2f636f6e74657874121d0a0c6c6f63616c2e756e69717565120d6669786564756e6971756569645a00");
         assert_eq!(
             digest(&op),

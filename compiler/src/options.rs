@@ -2,7 +2,31 @@
 //! files the caller read for `--env-file` / `--vars-file`, and the clock value
 //! the caller chose. The compiler reads none of these itself.
 
+use std::collections::BTreeSet;
+
 use crate::diag::SourceFile;
+
+/// Capabilities every daemon melangec targets has (BuildKit v0.8, as
+/// embedded in Docker 20.10, and later) among those its lowering can use.
+pub const BASELINE_CAPS: &[&str] = &[
+    "constraints",
+    "exec.meta.base",
+    "exec.mount.bind",
+    "exec.mount.cache",
+    "exec.mount.cache.sharing",
+    "file.base",
+    "meta.description",
+    "platform",
+    "source.git",
+    "source.git.fullurl",
+    "source.git.keepgitdir",
+    "source.http",
+    "source.http.checksum",
+    "source.http.perm",
+    "source.local",
+    "source.local.excludepatterns",
+    "source.local.sharedkeyhint",
+];
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Arch {
@@ -66,9 +90,16 @@ pub struct Options {
     pub source_date_epoch: u64,
     /// libc suffix for `${{host.triplet.*}}`.
     pub libc_flavor: String,
+    /// Capabilities of the daemon the definition is for; features it lacks
+    /// are lowered to in-container steps instead.
+    pub caps: BTreeSet<String>,
 }
 
 impl Options {
+    pub fn has_caps(&self, caps: &[&str]) -> bool {
+        caps.iter().all(|c| self.caps.contains(*c))
+    }
+
     pub fn new(arch: Arch) -> Options {
         Options {
             arch,
@@ -78,6 +109,7 @@ impl Options {
             source_excludes: Vec::new(),
             source_date_epoch: 0,
             libc_flavor: "gnu".to_owned(),
+            caps: BASELINE_CAPS.iter().map(|c| (*c).to_owned()).collect(),
         }
     }
 }

@@ -3,12 +3,15 @@
 //! step (global variables, package context, the inputs of every enclosing
 //! `uses:`). An undefined variable is an error here.
 
+use std::collections::BTreeMap;
+
 use crate::cond::quote;
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
 use crate::expand::ExpandedStep;
+use crate::ir::NativeSource;
 use crate::options::Options;
 use crate::recipe::{Recipe, Text, TextMap};
-use crate::template::{substitute, substitute_with, Scope, TemplateError};
+use crate::template::{substitute, substitute_emit, Scope, TemplateError};
 use crate::yaml::Span;
 
 pub const WORKSPACE: &str = "/home/build";
@@ -28,6 +31,18 @@ pub struct ResolvedStep {
     pub file: SourceFile,
     pub origin: Span,
     pub required_steps: Option<(i64, Span)>,
+    /// The `uses:` this step is, with its inputs resolved.
+    pub call: Option<Call>,
+    /// Set by the `native` pass.
+    pub native: Option<NativeSource>,
+}
+
+/// A `uses:` step: the pipeline's name and its final input values.
+#[derive(Clone, Debug, Default)]
+pub struct Call {
+    pub name: String,
+    pub builtin: bool,
+    pub inputs: BTreeMap<String, String>,
 }
 
 /// Variables every step of the build sees.
@@ -159,16 +174,31 @@ impl Substituter<'_> {
         parent_wd: Option<&str>,
     ) -> ResolvedStep {
         let mut own;
+        let mut call = None;
         let scope = if step.inputs.is_empty() {
             parent
         } else {
             own = parent.clone();
+            let mut inputs = BTreeMap::new();
             for (name, value, file) in &step.inputs {
                 let resolved = self.fill(file, value, parent, step.origin);
-                own.insert(format!("inputs.{name}"), resolved);
+                own.insert(format!("inputs.{name}"), resolved.clone());
+                inputs.insert(name.clone(), resolved);
             }
+            call = Some(Call {
+                name: step.uses.clone(),
+                builtin: step.builtin,
+                inputs,
+            });
             &own
         };
+        if call.is_none() && !step.uses.is_empty() {
+            call = Some(Call {
+                name: step.uses.clone(),
+                builtin: step.builtin,
+                inputs: BTreeMap::new(),
+            });
+        }
         let file = &step.file;
         let runs = self.fill(file, &step.runs, scope, step.origin);
         let wd = self.fill(file, &step.working_directory, scope, step.origin);
@@ -183,11 +213,9 @@ impl Substituter<'_> {
             String::new()
         } else {
             // Compile-time values enter conditions as quoted literals.
-            match substitute_with(&step.if_.value, |n| scope.get(n).map(String::as_str)) {
-                Ok(_) => {
-                    let quoted: Scope = scope.iter().map(|(k, v)| (k.clone(), quote(v))).collect();
-                    substitute(&step.if_.value, &quoted).unwrap_or_default()
-                }
+            let lookup = |n: &str| scope.get(n).map(String::as_str);
+            match substitute_emit(&step.if_.value, lookup, |out, v| out.push_str(&quote(v))) {
+                Ok(filled) => filled,
                 Err(errors) => {
                     self.report(file, &step.if_, errors, step.origin);
                     String::new()
@@ -207,6 +235,7 @@ impl Substituter<'_> {
         } else {
             step.label.clone()
         };
+        let label = shorten(label);
         ResolvedStep {
             label,
             runs,
@@ -219,8 +248,21 @@ impl Substituter<'_> {
             file: file.clone(),
             origin: step.origin,
             required_steps: step.required_steps,
+            call,
+            native: None,
         }
     }
+}
+
+/// Keeps the last part of a label (a script's first line, usually) short.
+fn shorten(label: String) -> String {
+    let last = label.rfind(" › ").map_or(0, |i| i + " › ".len());
+    let tail = &label[last..];
+    if tail.chars().count() <= 60 {
+        return label;
+    }
+    let cut: String = tail.chars().take(59).collect();
+    format!("{}{cut}…", &label[..last])
 }
 
 /// The span of the failing placeholder when the text is written verbatim in

@@ -48,6 +48,23 @@ pub fn substitute_with<'s>(
     text: &str,
     lookup: impl Fn(&str) -> Option<&'s str>,
 ) -> Result<String, Vec<TemplateError>> {
+    fill(text, lookup, |out, value| out.push_str(value))
+}
+
+/// Substitution that writes each value through `emit` (to quote it, say).
+pub fn substitute_emit<'s>(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<&'s str>,
+    emit: impl Fn(&mut String, &str),
+) -> Result<String, Vec<TemplateError>> {
+    fill(text, lookup, emit)
+}
+
+fn fill<'s>(
+    text: &str,
+    lookup: impl Fn(&str) -> Option<&'s str>,
+    emit: impl Fn(&mut String, &str),
+) -> Result<String, Vec<TemplateError>> {
     if !text.contains("${{") {
         return Ok(text.to_owned());
     }
@@ -61,7 +78,7 @@ pub fn substitute_with<'s>(
             Ok((after, name)) => {
                 let end = text.len() - after.len();
                 match lookup(name) {
-                    Some(value) => out.push_str(value),
+                    Some(value) => emit(&mut out, value),
                     None => errors.push(TemplateError {
                         message: format!("variable {name} not defined"),
                         start: offset,

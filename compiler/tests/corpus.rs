@@ -1,6 +1,7 @@
 //! Compiles every recipe of the Wolfi corpus (with its `pipelines/`) and of
 //! melange's examples for x86_64 and aarch64, where they are; one line per
-//! recipe and arch in `golden/corpus.snap`. Nothing may panic.
+//! recipe and arch in `golden/corpus.snap`. Nothing may panic. Recipes that
+//! melange itself rejects fail here too, with the diagnostic's first line.
 
 mod common;
 
@@ -45,6 +46,17 @@ fn run(
             .into_owned();
         let text = std::fs::read_to_string(&path).unwrap();
         let file = SourceFile::new(rel.clone(), text);
+        // melange's e2e tests pass `--pipeline-dir` for the `pipelines/`
+        // beside them; do the same.
+        let beside = path.parent().map(|d| d.join("pipelines"));
+        let local;
+        let lib = match beside {
+            Some(dir) if recursive && dir.is_dir() => {
+                local = common::library_with(&dir);
+                &local
+            }
+            _ => lib,
+        };
         for arch in [Arch::X86_64, Arch::Aarch64] {
             let result = std::panic::catch_unwind(|| compile(&file, &Options::new(arch), lib));
             let line = match result {

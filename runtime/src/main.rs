@@ -2,6 +2,7 @@
 
 mod atomic;
 mod pipeline_dirs;
+mod pipelines;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -28,6 +29,29 @@ enum Command {
     Render {
         /// The .llb file (`-` for standard input).
         file: PathBuf,
+    },
+    /// List the pipelines `uses:` can name, or show one's inputs.
+    Pipelines(PipelinesArgs),
+}
+
+#[derive(clap::Args)]
+struct PipelinesArgs {
+    #[command(subcommand)]
+    action: Option<PipelinesAction>,
+    /// First directory searched for `uses:` pipelines.
+    #[arg(long, global = true)]
+    pipeline_dir: Option<PathBuf>,
+    /// Further directories searched for `uses:` pipelines, in order.
+    #[arg(long, value_delimiter = ',', global = true)]
+    pipeline_dirs: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+enum PipelinesAction {
+    /// Print a pipeline's description, needs and inputs.
+    Show {
+        /// The name as `uses:` gives it, such as `go/build`.
+        name: String,
     },
 }
 
@@ -65,6 +89,11 @@ struct CompileArgs {
         default_value = "gnu"
     )]
     libc_flavor: String,
+    /// Capability IDs of the target BuildKit, comma-separated; what it lacks
+    /// (e.g. source.http.checksum) runs in the container instead.
+    /// Default: what BuildKit v0.8 and later all have.
+    #[arg(long, value_delimiter = ',', value_name = "CAPS")]
+    caps: Option<Vec<String>>,
 }
 
 fn main() -> ExitCode {
@@ -72,6 +101,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compile(args) => run_compile(args),
         Command::Render { file } => run_render(&file),
+        Command::Pipelines(args) => run_pipelines(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,6 +161,9 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
     options.source_date_epoch = source_date_epoch()?;
     options.libc_flavor = args.libc_flavor;
     options.build_options = args.build_option;
+    if let Some(caps) = args.caps {
+        options.caps = caps.into_iter().filter(|c| !c.is_empty()).collect();
+    }
     for f in &args.env_file {
         options.env_files.push(SourceFile::new(
             f.display().to_string(),
@@ -174,6 +207,18 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
                 .map_err(|e| format!("cannot write output: {e}"))?;
         }
     }
+    Ok(())
+}
+
+fn run_pipelines(args: PipelinesArgs) -> Result<(), Failure> {
+    let mut dirs: Vec<PathBuf> = args.pipeline_dir.into_iter().collect();
+    dirs.extend(args.pipeline_dirs);
+    let library = pipeline_dirs::library(&dirs)?;
+    let text = match args.action {
+        None => pipelines::list(&library),
+        Some(PipelinesAction::Show { name }) => pipelines::show(&library, &name)?,
+    };
+    print!("{text}");
     Ok(())
 }
 

@@ -116,3 +116,73 @@ fn source_date_epoch_reaches_the_steps() {
         .unwrap();
     assert!(String::from_utf8_lossy(&rendered.stdout).contains("SOURCE_DATE_EPOCH=1700000000"));
 }
+
+#[test]
+fn pipelines_lists_builtins_and_directories() {
+    let out = melangec()
+        .args(["pipelines", "--pipeline-dir"])
+        .arg(root().join("testdata/pipelines"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let names: Vec<&str> = text
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    for name in [
+        "fetch",
+        "git-checkout",
+        "split/dev",
+        "go/build/v2",
+        "greet/person",
+    ] {
+        assert!(names.contains(&name), "{name} missing from:\n{text}");
+    }
+    assert!(text
+        .lines()
+        .any(|l| l.starts_with("greet/person") && l.contains("pipelines")));
+
+    let out = melangec()
+        .args(["pipelines", "show", "autoconf/make-install"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("needs: make"), "{text}");
+    assert!(text.contains("targets (default \"install\")"), "{text}");
+
+    let out = melangec()
+        .args(["pipelines", "show", "no/such"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no pipeline named \"no/such\""));
+}
+
+#[test]
+fn caps_decide_native_sources() {
+    let recipe = root().join("testdata/builtins/fetch.yaml");
+    let render = |caps: Option<&str>| {
+        let mut cmd = melangec();
+        cmd.arg("compile").arg(&recipe);
+        if let Some(caps) = caps {
+            cmd.args(["--caps", caps]);
+        }
+        let compiled = cmd.output().unwrap();
+        assert!(compiled.status.success());
+        let dir = scratch(&format!("caps-{}", caps.unwrap_or("default").len()));
+        std::fs::write(dir.join("x.llb"), &compiled.stdout).unwrap();
+        let out = melangec()
+            .arg("render")
+            .arg(dir.join("x.llb"))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let native = render(None);
+    assert!(native.contains("source https://example.org/releases/fetch-1.0.0.tar.xz"));
+    assert!(native.contains("http.checksum = sha256:4d8a1a5e"));
+    let without = render(Some("source.local,source.http"));
+    assert!(!without.contains("source https://"), "{without}");
+}

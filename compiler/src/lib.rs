@@ -83,14 +83,11 @@ pub fn build_ir(
     // must resolve and their inputs must check.
     let mut tests = Vec::new();
     if let Some(t) = &recipe.test {
-        tests.push((expander.expand(&t.pipeline), global.clone()));
+        tests.push((expander.expand(&t.pipeline), None));
     }
     for s in &recipe.subpackages {
         if let Some(t) = &s.test {
-            tests.push((
-                expander.expand(&t.pipeline),
-                subpackage_scope(&global, &s.name.value),
-            ));
+            tests.push((expander.expand(&t.pipeline), Some(s.name.value.as_str())));
         }
     }
     let mut diags = expander.diags;
@@ -106,8 +103,11 @@ pub fn build_ir(
         .zip(&subs)
         .map(|(s, steps)| sub.steps(steps, &subpackage_scope(&global, &s.name.value), None))
         .collect();
-    for (steps, scope) in &tests {
-        sub.steps(steps, scope, None);
+    for (steps, subpackage) in &tests {
+        match subpackage {
+            Some(name) => sub.steps(steps, &subpackage_scope(&global, name), None),
+            None => sub.steps(steps, &global, None),
+        };
     }
     // melange substitutes a subpackage `if` at compile time only to check it;
     // an undefined name is an error even though the result is not used.

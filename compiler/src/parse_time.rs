@@ -3,6 +3,9 @@
 //! the recipe by exact spelling, expands ranged subpackages, merges
 //! `--env-file`, adds the build account, applies build options and validates.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+
 use regex::Regex;
 
 use crate::diag::{Diagnostic, Diagnostics, SourceFile};
@@ -88,6 +91,21 @@ fn set(map: &mut TextMap, key: Text, value: Text) {
 }
 
 /// package.*, vars.* and var-transforms, in melange's order.
+/// Compiles a pattern once per process: Wolfi's recipes share a handful of
+/// version patterns, and compiling dominates applying them.
+fn compiled(pattern: &str) -> Result<Regex, regex::Error> {
+    static CACHE: OnceLock<Mutex<HashMap<String, Regex>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = Regex::new(pattern)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(pattern.to_owned(), re.clone());
+    }
+    Ok(re)
+}
+
 fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> Scope {
     let p = &recipe.package;
     let mut scope = Scope::new();
@@ -115,7 +133,7 @@ fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> S
                 continue;
             }
         };
-        let re = match Regex::new(&t.match_.value) {
+        let re = match compiled(&t.match_.value) {
             Ok(re) => re,
             Err(e) => {
                 diags.push(Diagnostic::new(

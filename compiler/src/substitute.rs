@@ -11,7 +11,7 @@ use crate::expand::ExpandedStep;
 use crate::ir::NativeSource;
 use crate::options::Options;
 use crate::recipe::{Recipe, Text, TextMap};
-use crate::template::{substitute, substitute_emit, Scope, TemplateError};
+use crate::template::{substitute, substitute_emit, Layer, Lookup, Scope, TemplateError};
 use crate::yaml::Span;
 
 pub const WORKSPACE: &str = "/home/build";
@@ -107,14 +107,17 @@ pub fn global_scope(
 }
 
 /// The scope of a subpackage's steps.
-pub fn subpackage_scope(global: &Scope, name: &str) -> Scope {
-    let mut scope = global.clone();
+pub fn subpackage_scope<'a>(global: &'a Scope, name: &str) -> Layer<'a> {
+    let mut own = Scope::new();
     let dir = format!("{OUTDIR}/{name}");
-    scope.insert("context.name".into(), name.to_owned());
-    scope.insert("subpkg.name".into(), name.to_owned());
-    scope.insert("targets.contextdir".into(), dir.clone());
-    scope.insert("targets.subpkgdir".into(), dir);
-    scope
+    own.insert("context.name".into(), name.to_owned());
+    own.insert("subpkg.name".into(), name.to_owned());
+    own.insert("targets.contextdir".into(), dir.clone());
+    own.insert("targets.subpkgdir".into(), dir);
+    Layer {
+        own,
+        parent: global,
+    }
 }
 
 pub struct Substituter<'a> {
@@ -144,7 +147,7 @@ impl Substituter<'_> {
         }
     }
 
-    fn fill(&mut self, file: &SourceFile, text: &Text, scope: &Scope, origin: Span) -> String {
+    fn fill(&mut self, file: &SourceFile, text: &Text, scope: &dyn Lookup, origin: Span) -> String {
         match substitute(&text.value, scope) {
             Ok(v) => v,
             Err(errors) => {
@@ -158,7 +161,7 @@ impl Substituter<'_> {
     pub fn steps(
         &mut self,
         steps: &[ExpandedStep],
-        scope: &Scope,
+        scope: &dyn Lookup,
         parent_wd: Option<&str>,
     ) -> Vec<ResolvedStep> {
         steps
@@ -170,19 +173,19 @@ impl Substituter<'_> {
     fn step(
         &mut self,
         step: &ExpandedStep,
-        parent: &Scope,
+        parent: &dyn Lookup,
         parent_wd: Option<&str>,
     ) -> ResolvedStep {
-        let mut own;
+        let own;
         let mut call = None;
-        let scope = if step.inputs.is_empty() {
+        let scope: &dyn Lookup = if step.inputs.is_empty() {
             parent
         } else {
-            own = parent.clone();
+            let mut layer = Scope::new();
             let mut inputs = BTreeMap::new();
             for (name, value, file) in &step.inputs {
                 let resolved = self.fill(file, value, parent, step.origin);
-                own.insert(format!("inputs.{name}"), resolved.clone());
+                layer.insert(format!("inputs.{name}"), resolved.clone());
                 inputs.insert(name.clone(), resolved);
             }
             call = Some(Call {
@@ -190,6 +193,7 @@ impl Substituter<'_> {
                 builtin: step.builtin,
                 inputs,
             });
+            own = Layer { own: layer, parent };
             &own
         };
         if call.is_none() && !step.uses.is_empty() {
@@ -213,7 +217,7 @@ impl Substituter<'_> {
             String::new()
         } else {
             // Compile-time values enter conditions as quoted literals.
-            let lookup = |n: &str| scope.get(n).map(String::as_str);
+            let lookup = |n: &str| scope.lookup(n);
             match substitute_emit(&step.if_.value, lookup, |out, v| out.push_str(&quote(v))) {
                 Ok(filled) => filled,
                 Err(errors) => {

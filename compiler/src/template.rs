@@ -11,6 +11,33 @@ use nom::{IResult, Parser};
 /// Variables in scope, by name (`package.version`, `inputs.uri`, ...).
 pub type Scope = BTreeMap<String, String>;
 
+/// Somewhere variables are looked up: a scope, or a layer over one.
+pub trait Lookup {
+    fn lookup(&self, name: &str) -> Option<&str>;
+}
+
+impl Lookup for Scope {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.get(name).map(String::as_str)
+    }
+}
+
+/// A few variables over a caller's: a step's inputs, a subpackage's context.
+/// Cheaper than copying the caller's scope for every step.
+pub struct Layer<'a> {
+    pub own: Scope,
+    pub parent: &'a dyn Lookup,
+}
+
+impl Lookup for Layer<'_> {
+    fn lookup(&self, name: &str) -> Option<&str> {
+        self.own
+            .get(name)
+            .map(String::as_str)
+            .or_else(|| self.parent.lookup(name))
+    }
+}
+
 /// What went wrong with one placeholder, with its byte range in the string.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateError {
@@ -39,8 +66,8 @@ fn placeholder(i: &str) -> IResult<&str, &str> {
 
 /// Compile-time substitution: every placeholder must name a variable in
 /// scope. Replacement text is not rescanned.
-pub fn substitute(text: &str, scope: &Scope) -> Result<String, Vec<TemplateError>> {
-    substitute_with(text, |name| scope.get(name).map(String::as_str))
+pub fn substitute(text: &str, scope: &dyn Lookup) -> Result<String, Vec<TemplateError>> {
+    substitute_with(text, |name| scope.lookup(name))
 }
 
 /// Substitution with a lookup function; `None` is an undefined variable.

@@ -3,17 +3,30 @@
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build test lint golden bench fuzz book demo clean
+.PHONY: all build test lint golden bench fuzz book demo clean rootfs docker
+
+# Where integration tests find BuildKit (Docker Engine's embedded one by default).
+MELANGEC_TEST_BUILDKIT ?= docker:///var/run/docker.sock
+export MELANGEC_TEST_BUILDKIT
 
 all: build
 
 build:
 	$(CARGO) build --release
 
-# The test command CI runs: unit, golden, corpus, determinism and CLI tests.
-test:
+# The test command CI runs: unit, golden, corpus, determinism and CLI tests,
+# and builds on a real BuildKit in a busybox root filesystem.
+test: rootfs
 	$(CARGO) fmt --all -- --check
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
+
+# The test build environment: Debian's busybox-static in target/rootfs.
+rootfs:
+	.ci/rootfs target/rootfs
+
+# Docker Engine from Debian, started if it is not running.
+docker:
+	.ci/docker
 
 lint:
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
@@ -37,12 +50,12 @@ book:
 	command -v mdbook >/dev/null || $(CARGO) install mdbook --locked
 	mdbook build book
 
-# The first command of the README: build melangec and compile a sample.
-demo: build
-	mkdir -p target/demo
-	./target/release/melangec compile testdata/simple.yaml -o target/demo/simple.llb
-	./target/release/melangec render target/demo/simple.llb
-	@echo "wrote target/demo/simple.llb (feed it to: buildctl build < target/demo/simple.llb)"
+# The first command of the README: set up Docker and the test environment,
+# build melangec, and build a sample recipe on BuildKit.
+demo: docker rootfs build
+	./target/release/melangec build testdata/with-subpackage.yaml \
+		--environment-dir target/rootfs --workspace-dir target/demo
+	find target/demo/x86_64/melange-out | sort
 
 clean:
 	$(CARGO) clean

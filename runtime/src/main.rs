@@ -1,14 +1,18 @@
-//! `melangec`: compile melange recipes to BuildKit LLB.
+//! `melangec`: compile melange recipes to BuildKit LLB and build them.
 
 mod atomic;
+mod build_cmd;
 mod pipeline_dirs;
 mod pipelines;
+mod recipe_args;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use melangec_compiler::{compile, render, Arch, Diagnostics, Options, SourceFile};
+use melangec_compiler::{compile, render, Diagnostics};
+
+use recipe_args::{Inputs, RecipeArgs};
 
 #[derive(Parser)]
 #[command(
@@ -25,6 +29,8 @@ struct Cli {
 enum Command {
     /// Compile a recipe to a serialized LLB definition (`buildctl build < OUT.llb`).
     Compile(CompileArgs),
+    /// Build a recipe on BuildKit (a buildkitd or Docker Engine) and export melange-out.
+    Build(Box<build_cmd::BuildArgs>),
     /// Print a readable rendering of an .llb file.
     Render {
         /// The .llb file (`-` for standard input).
@@ -57,38 +63,11 @@ enum PipelinesAction {
 
 #[derive(clap::Args)]
 struct CompileArgs {
-    /// The recipe.
-    recipe: PathBuf,
+    #[command(flatten)]
+    recipe: RecipeArgs,
     /// Where to write the definition; standard output if omitted.
     #[arg(short, long)]
     output: Option<PathBuf>,
-    /// Target architecture (x86_64 or aarch64; amd64/arm64 accepted).
-    #[arg(long, default_value = "x86_64")]
-    arch: String,
-    /// First directory searched for `uses:` pipelines.
-    #[arg(long)]
-    pipeline_dir: Option<PathBuf>,
-    /// Further directories searched for `uses:` pipelines, in order.
-    #[arg(long, value_delimiter = ',')]
-    pipeline_dirs: Vec<PathBuf>,
-    /// Directory whose files populate /home/build (default: the recipe's directory).
-    #[arg(long)]
-    source_dir: Option<PathBuf>,
-    /// dotenv files merged into the build environment (earlier files win).
-    #[arg(long, value_delimiter = ',')]
-    env_file: Vec<PathBuf>,
-    /// YAML map merged over the recipe's `vars`.
-    #[arg(long)]
-    vars_file: Option<PathBuf>,
-    /// Enable a named build option of the recipe.
-    #[arg(long, value_delimiter = ',')]
-    build_option: Vec<String>,
-    /// libc flavour for ${{host.triplet.*}}.
-    #[arg(
-        long = "override-host-triplet-libc-substitution-flavor",
-        default_value = "gnu"
-    )]
-    libc_flavor: String,
     /// Capability IDs of the target BuildKit, comma-separated; what it lacks
     /// (e.g. source.http.checksum) runs in the container instead.
     /// Default: what BuildKit v0.8 and later all have.
@@ -100,11 +79,13 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Compile(args) => run_compile(args),
+        Command::Build(args) => build_cmd::run(*args),
         Command::Render { file } => run_render(&file),
         Command::Pipelines(args) => run_pipelines(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Reported(code)) => ExitCode::from(code),
         Err(Failure::Message(m)) => {
             eprintln!("error: {m}");
             ExitCode::FAILURE
@@ -118,7 +99,9 @@ fn main() -> ExitCode {
     }
 }
 
-enum Failure {
+pub enum Failure {
+    /// Already told the user; exit with this code.
+    Reported(u8),
     Message(String),
     Diagnostics(Diagnostics),
 }
@@ -129,13 +112,13 @@ impl From<String> for Failure {
     }
 }
 
-fn read(path: &Path, what: &str) -> Result<String, Failure> {
+pub fn read(path: &Path, what: &str) -> Result<String, Failure> {
     std::fs::read_to_string(path)
         .map_err(|e| Failure::Message(format!("cannot read {what} {}: {e}", path.display())))
 }
 
 /// `SOURCE_DATE_EPOCH` from the environment, as melange reads it.
-fn source_date_epoch() -> Result<u64, Failure> {
+pub fn source_date_epoch() -> Result<u64, Failure> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Ok(v) if v.trim().is_empty() => Ok(0),
         Ok(v) => v.trim().parse().map_err(|_| {
@@ -148,53 +131,15 @@ fn source_date_epoch() -> Result<u64, Failure> {
 }
 
 fn run_compile(args: CompileArgs) -> Result<(), Failure> {
-    let arch = Arch::parse(&args.arch).ok_or_else(|| {
-        format!(
-            "unknown architecture {:?}: use x86_64 or aarch64",
-            args.arch
-        )
-    })?;
-    let text = read(&args.recipe, "recipe")?;
-    let file = SourceFile::new(args.recipe.display().to_string(), text);
-
-    let mut options = Options::new(arch);
-    options.source_date_epoch = source_date_epoch()?;
-    options.libc_flavor = args.libc_flavor;
-    options.build_options = args.build_option;
+    let Inputs {
+        file,
+        mut options,
+        library,
+        ..
+    } = args.recipe.inputs()?;
     if let Some(caps) = args.caps {
         options.caps = caps.into_iter().filter(|c| !c.is_empty()).collect();
     }
-    for f in &args.env_file {
-        options.env_files.push(SourceFile::new(
-            f.display().to_string(),
-            read(f, "env file")?,
-        ));
-    }
-    if let Some(f) = &args.vars_file {
-        options.vars_file = Some(SourceFile::new(
-            f.display().to_string(),
-            read(f, "vars file")?,
-        ));
-    }
-    let source_dir = args.source_dir.clone().unwrap_or_else(|| {
-        args.recipe
-            .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_default()
-    });
-    if let Ok(ignore) = std::fs::read_to_string(source_dir.join(".melangeignore")) {
-        options.source_excludes = ignore
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty() && !l.starts_with('#'))
-            .map(str::to_owned)
-            .collect();
-    }
-
-    let mut dirs: Vec<PathBuf> = args.pipeline_dir.into_iter().collect();
-    dirs.extend(args.pipeline_dirs);
-    let library = pipeline_dirs::library(&dirs)?;
-
     let compiled = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
     match &args.output {
         Some(path) => atomic::write(path, &compiled.bytes)

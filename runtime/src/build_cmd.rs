@@ -1,0 +1,274 @@
+//! `melangec build`: compile for the daemon found, serve the environment and
+//! the source directory, stream progress, and put the exported
+//! `melange-out/` in place only when the build succeeded.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use melangec::buildkit::addr::{self, Addr};
+use melangec::buildkit::daemon;
+use melangec::buildkit::session::Offer;
+use melangec::buildkit::solve::{self, new_id, Solve, SolveError};
+use melangec::status_view::{Mode, Progress};
+use melangec_compiler::compile;
+use melangec_compiler::lower::{ENVIRONMENT_LOCAL, SOURCE_LOCAL};
+use tokio::sync::mpsc;
+
+use crate::recipe_args::{Inputs, RecipeArgs};
+use crate::Failure;
+
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    #[command(flatten)]
+    recipe: RecipeArgs,
+    /// BuildKit to use: unix://PATH (buildkitd), tcp://HOST:PORT, or docker://[SOCKET]
+    /// (Docker Engine). Default: $BUILDKIT_HOST, then /run/buildkit/buildkitd.sock,
+    /// then /var/run/docker.sock.
+    #[arg(long, value_name = "ADDR")]
+    buildkit_addr: Option<String>,
+    /// Root filesystem the steps run in (until environments are resolved from
+    /// APK repositories).
+    #[arg(long, value_name = "DIR")]
+    environment_dir: PathBuf,
+    /// Host directory for the build's results; melange-out/ lands in
+    /// DIR/<arch>/melange-out.
+    #[arg(long, default_value = "workspace", value_name = "DIR")]
+    workspace_dir: PathBuf,
+    /// Where packages go (DIR/<arch>/).
+    #[arg(long, default_value = "packages", value_name = "DIR")]
+    out_dir: PathBuf,
+    /// Progress output: auto, tty, plain or json.
+    #[arg(long, default_value = "auto")]
+    progress: String,
+    /// Accepted for melange compatibility: /var/cache/melange is BuildKit's
+    /// own persistent cache mount instead.
+    #[arg(long, value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+    /// Accepted for melange compatibility; BuildKit is the only runner.
+    #[arg(long)]
+    runner: Option<String>,
+    /// Packaging and environment flags melange's Wolfi Makefile passes. They
+    /// take effect with APK packaging and repository resolution.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    #[arg(long, value_delimiter = ',')]
+    keyring_append: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    repository_append: Vec<String>,
+    #[arg(long, value_delimiter = ',')]
+    package_append: Vec<String>,
+    #[arg(long)]
+    apk_cache_dir: Option<PathBuf>,
+    #[arg(long)]
+    namespace: Option<String>,
+    #[arg(long)]
+    license: Option<String>,
+    #[arg(long)]
+    git_repo_url: Option<String>,
+    #[arg(long)]
+    generate_index: Option<bool>,
+    /// Accepted, no effect (as in melange).
+    #[arg(long)]
+    cleanup: Option<bool>,
+}
+
+pub fn run(args: BuildArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(build(args))
+}
+
+fn notes(args: &BuildArgs) {
+    let mut notes = Vec::new();
+    if let Some(runner) = &args.runner {
+        notes.push(format!(
+            "--runner {runner} is ignored: steps run on BuildKit"
+        ));
+    }
+    if args.cache_dir.is_some() {
+        notes.push(
+            "--cache-dir is not mounted: /var/cache/melange is BuildKit's cache mount `melange-cache`"
+                .to_owned(),
+        );
+    }
+    let packaging = args.signing_key.is_some()
+        || args.generate_index.is_some()
+        || args.namespace.is_some()
+        || args.license.is_some()
+        || args.git_repo_url.is_some();
+    if packaging {
+        notes.push("packaging flags (--signing-key, --generate-index, --namespace, --license, --git-repo-url) have no effect yet: this build exports melange-out only".to_owned());
+    }
+    let environment = !args.keyring_append.is_empty()
+        || !args.repository_append.is_empty()
+        || !args.package_append.is_empty()
+        || args.apk_cache_dir.is_some();
+    if environment {
+        notes.push("repository flags (--repository-append, --keyring-append, --package-append, --apk-cache-dir) have no effect yet: the environment is --environment-dir".to_owned());
+    }
+    for n in notes {
+        eprintln!("note: {n}");
+    }
+}
+
+async fn build(args: BuildArgs) -> Result<(), Failure> {
+    notes(&args);
+    let mode = Mode::parse(&args.progress).ok_or_else(|| {
+        format!(
+            "unknown --progress {:?}: use auto, tty, plain or json",
+            args.progress
+        )
+    })?;
+    if !args.environment_dir.is_dir() {
+        return Err(format!(
+            "the environment directory {} does not exist",
+            args.environment_dir.display()
+        )
+        .into());
+    }
+    let Inputs {
+        file,
+        mut options,
+        library,
+        source_dir,
+    } = args.recipe.inputs()?;
+    // A recipe error is reported before any daemon is contacted.
+    compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
+
+    let explicit = args.buildkit_addr.is_some();
+    let candidates = match &args.buildkit_addr {
+        Some(a) => vec![Addr::parse(a)?],
+        None => addr::candidates(
+            std::env::var("BUILDKIT_HOST").ok().as_deref(),
+            std::env::var("DOCKER_HOST").ok().as_deref(),
+        )?,
+    };
+    let daemon = daemon::connect(&candidates, explicit).await?;
+    options.caps = daemon.caps.clone();
+    let compiled = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
+    eprintln!(
+        "building {} for {} on {} (BuildKit {})",
+        file.name(),
+        options.arch.apk(),
+        daemon.addr,
+        daemon.version.as_deref().unwrap_or("v0.8, Docker 20.10")
+    );
+
+    let arch_dir = args.workspace_dir.join(options.arch.apk());
+    std::fs::create_dir_all(&arch_dir)
+        .map_err(|e| format!("cannot create {}: {e}", arch_dir.display()))?;
+    let partial = arch_dir.join(format!(".melange-out.partial-{}", new_id()));
+    let _cleanup = RemoveOnDrop(partial.clone());
+
+    let mut offer = Offer::default();
+    offer.dirs.insert(
+        ENVIRONMENT_LOCAL.to_owned(),
+        absolute(&args.environment_dir)?,
+    );
+    offer
+        .dirs
+        .insert(SOURCE_LOCAL.to_owned(), absolute(&source_dir)?);
+    offer.export_to = Some(partial.clone());
+
+    let (tx, mut rx) = mpsc::channel(256);
+    let definition = compiled.definition.clone();
+    let mut progress = Progress::new(mode, &definition);
+    let started = Instant::now();
+    let solving = solve::run(
+        daemon.channel.clone(),
+        Solve {
+            definition,
+            offer,
+            name: file.name().to_owned(),
+        },
+        tx,
+    );
+    tokio::pin!(solving);
+    let mut stderr = std::io::stderr();
+    let outcome = loop {
+        tokio::select! {
+            result = &mut solving => break Some(result),
+            Some(update) = rx.recv() => {
+                let _ = progress.update(&update, &mut stderr);
+            }
+            _ = tokio::signal::ctrl_c() => break None,
+        }
+    };
+    while let Ok(update) = rx.try_recv() {
+        let _ = progress.update(&update, &mut stderr);
+    }
+    let _ = progress.finish(&mut stderr);
+    let _ = stderr.flush();
+
+    match outcome {
+        None => {
+            eprintln!("interrupted: the build was cancelled and nothing was written");
+            Err(Failure::Reported(130))
+        }
+        Some(Err(SolveError::Build(message))) => {
+            match progress.failure(&message) {
+                Some(failure) => eprintln!("error: {failure}"),
+                None => eprintln!("error: {message}"),
+            }
+            Err(Failure::Reported(1))
+        }
+        Some(Err(SolveError::Transport(message))) => Err(format!(
+            "lost the connection to BuildKit at {}: {message}",
+            daemon.addr
+        )
+        .into()),
+        Some(Ok(())) => {
+            let target = arch_dir.join("melange-out");
+            replace_dir(&partial.join("melange-out"), &target)?;
+            eprintln!(
+                "done in {:.1}s: {}",
+                started.elapsed().as_secs_f64(),
+                target.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn absolute(p: &Path) -> Result<PathBuf, Failure> {
+    std::fs::canonicalize(p)
+        .map_err(|e| Failure::Message(format!("cannot use {}: {e}", p.display())))
+}
+
+/// Puts `new` where `target` is, replacing it; the old tree is removed only
+/// once the new one is in place.
+fn replace_dir(new: &Path, target: &Path) -> Result<(), Failure> {
+    let fail =
+        |e: std::io::Error| Failure::Message(format!("cannot write {}: {e}", target.display()));
+    if !new.is_dir() {
+        std::fs::create_dir_all(new).map_err(fail)?;
+    }
+    let old = target.with_file_name(format!(".melange-out.old-{}", new_id()));
+    let had_old = target.exists();
+    if had_old {
+        std::fs::rename(target, &old).map_err(fail)?;
+    }
+    if let Err(e) = std::fs::rename(new, target) {
+        if had_old {
+            let _ = std::fs::rename(&old, target);
+        }
+        return Err(fail(e));
+    }
+    if had_old {
+        let _ = std::fs::remove_dir_all(&old);
+    }
+    Ok(())
+}
+
+/// Removes a directory when dropped, so an interrupted or failed build
+/// leaves no partial export behind.
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}

@@ -1,0 +1,5 @@
+//! The runtime: our BuildKit client, the session protocols, progress.
+
+pub mod buildkit;
+pub mod status_view;
+pub mod transfer;

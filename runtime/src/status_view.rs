@@ -1,0 +1,462 @@
+//! Renders BuildKit's Status stream the way `buildctl --progress=plain`
+//! does: `#N name`, timed log lines, `#N CACHED` / `DONE` / `ERROR`. Vertex
+//! names are the recipe's step names (the compiler's `llb.customname`).
+//! Also works out, after a failure, which step failed, where it is in the
+//! recipe, its exit code and its last lines of output.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt;
+use std::io::{self, Write};
+
+use melangec_proto::moby::buildkit::v1::StatusResponse;
+use melangec_proto::pb;
+
+/// How much of a step's output a failure report quotes.
+const LAST_LINES: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Auto,
+    Tty,
+    Plain,
+    Json,
+}
+
+impl Mode {
+    pub fn parse(s: &str) -> Option<Mode> {
+        match s {
+            "auto" => Some(Mode::Auto),
+            "tty" => Some(Mode::Tty),
+            "plain" => Some(Mode::Plain),
+            "json" => Some(Mode::Json),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Vertex {
+    name: String,
+    number: Option<usize>,
+    started: Option<f64>,
+    completed: Option<f64>,
+    cached: bool,
+    error: String,
+    partial: Vec<u8>,
+    last: VecDeque<String>,
+    finished_printed: bool,
+}
+
+pub struct Progress {
+    mode: Mode,
+    vertices: HashMap<String, Vertex>,
+    next_number: usize,
+    /// Op digest -> (file, 1-based line) from the definition's source map.
+    locations: BTreeMap<String, (String, u32)>,
+    ran: usize,
+    cached: usize,
+}
+
+fn seconds(t: &Option<prost_types::Timestamp>) -> Option<f64> {
+    t.as_ref()
+        .map(|t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
+}
+
+impl Progress {
+    pub fn new(mode: Mode, definition: &pb::Definition) -> Progress {
+        let mode = match mode {
+            Mode::Auto if io::IsTerminal::is_terminal(&io::stderr()) => Mode::Tty,
+            Mode::Auto => Mode::Plain,
+            m => m,
+        };
+        let mut locations = BTreeMap::new();
+        if let Some(source) = &definition.source {
+            for (digest, locs) in &source.locations {
+                let Some(loc) = locs.locations.first() else {
+                    continue;
+                };
+                let file = source
+                    .infos
+                    .get(loc.source_index as usize)
+                    .map(|i| i.filename.clone())
+                    .unwrap_or_default();
+                let line = loc
+                    .ranges
+                    .first()
+                    .and_then(|r| r.start.as_ref())
+                    .map_or(0, |p| p.line as u32);
+                locations.insert(digest.clone(), (file, line));
+            }
+        }
+        Progress {
+            mode,
+            vertices: HashMap::new(),
+            next_number: 1,
+            locations,
+            ran: 0,
+            cached: 0,
+        }
+    }
+
+    pub fn update(&mut self, status: &StatusResponse, out: &mut dyn Write) -> io::Result<()> {
+        if self.mode == Mode::Json {
+            writeln!(out, "{}", json(status))?;
+        }
+        for v in &status.vertexes {
+            let entry = self.vertices.entry(v.digest.clone()).or_default();
+            entry.name = v.name.clone();
+            entry.cached = v.cached;
+            entry.error = v.error.clone();
+            entry.started = seconds(&v.started).or(entry.started);
+            entry.completed = seconds(&v.completed);
+            if self.mode == Mode::Json {
+                continue;
+            }
+            let started = entry.started.is_some() || entry.completed.is_some();
+            if started && entry.number.is_none() {
+                entry.number = Some(self.next_number);
+                self.next_number += 1;
+                writeln!(out, "#{} {}", entry.number.unwrap_or(0), entry.name)?;
+            }
+            if let (Some(done), false) = (entry.completed, entry.finished_printed) {
+                entry.finished_printed = true;
+                let n = entry.number.unwrap_or(0);
+                if entry.cached {
+                    self.cached += 1;
+                    writeln!(out, "#{n} CACHED")?;
+                } else if entry.error.ends_with("context canceled") {
+                    writeln!(out, "#{n} CANCELED")?;
+                } else if !entry.error.is_empty() {
+                    // The message quotes the whole script; the exit code says
+                    // what matters.
+                    match exit_code(&entry.error) {
+                        Some(code) if entry.error.contains('\n') => {
+                            writeln!(out, "#{n} ERROR: exit code: {code}")?
+                        }
+                        _ => writeln!(out, "#{n} ERROR: {}", entry.error)?,
+                    }
+                } else {
+                    self.ran += 1;
+                    let took = done - entry.started.unwrap_or(done);
+                    writeln!(out, "#{n} DONE {took:.1}s")?;
+                }
+            }
+        }
+        for log in &status.logs {
+            let entry = self.vertices.entry(log.vertex.clone()).or_default();
+            entry.partial.extend_from_slice(&log.msg);
+            while let Some(nl) = entry.partial.iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = entry.partial.drain(..=nl).collect();
+                let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
+                if self.mode != Mode::Json {
+                    let at = seconds(&log.timestamp).unwrap_or(0.0) - entry.started.unwrap_or(0.0);
+                    writeln!(out, "#{} {} {text}", entry.number.unwrap_or(0), elapsed(at))?;
+                }
+                entry.last.push_back(text);
+                if entry.last.len() > LAST_LINES {
+                    entry.last.pop_front();
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Flushes partial lines and prints a one-line summary.
+    pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
+        for entry in self.vertices.values_mut() {
+            if !entry.partial.is_empty() {
+                let text = String::from_utf8_lossy(&entry.partial).into_owned();
+                entry.partial.clear();
+                if self.mode != Mode::Json {
+                    writeln!(out, "#{} {text}", entry.number.unwrap_or(0))?;
+                }
+                entry.last.push_back(text);
+            }
+        }
+        if self.mode != Mode::Json {
+            writeln!(out, "{} steps run, {} cached", self.ran, self.cached)?;
+        }
+        Ok(())
+    }
+
+    /// The failed step, from the vertex that completed with an error.
+    pub fn failure(&self, solve_error: &str) -> Option<Failure> {
+        let (digest, vertex) = self
+            .vertices
+            .iter()
+            .filter(|(_, v)| !v.error.is_empty() && !v.error.ends_with("context canceled"))
+            .min_by(|a, b| {
+                let key = |v: &Vertex| v.completed.unwrap_or(f64::MAX);
+                key(a.1).total_cmp(&key(b.1))
+            })?;
+        Some(Failure {
+            step: vertex.name.clone(),
+            location: self.locations.get(digest).cloned(),
+            exit_code: exit_code(&vertex.error).or_else(|| exit_code(solve_error)),
+            last_lines: vertex.last.iter().cloned().collect(),
+            error: vertex.error.clone(),
+        })
+    }
+}
+
+/// Seconds since a vertex started, with buildctl's precision.
+fn elapsed(s: f64) -> String {
+    let s = s.max(0.0);
+    if s < 10.0 {
+        format!("{s:.3}")
+    } else if s < 100.0 {
+        format!("{s:.2}")
+    } else {
+        format!("{s:.1}")
+    }
+}
+
+/// `exit code: N` at the end of BuildKit's message, in both its wordings
+/// (`process "…" did not complete successfully: exit code: N` and v0.8's
+/// `executor failed running […]: exit code: N`).
+pub fn exit_code(message: &str) -> Option<i32> {
+    let at = message.rfind("exit code: ")?;
+    let digits: String = message[at + "exit code: ".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+#[derive(Debug, Clone)]
+pub struct Failure {
+    pub step: String,
+    pub location: Option<(String, u32)>,
+    pub exit_code: Option<i32>,
+    pub last_lines: Vec<String>,
+    pub error: String,
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "step `{}` failed", self.step)?;
+        if let Some(code) = self.exit_code {
+            write!(f, " with exit code {code}")?;
+        }
+        if let Some((file, line)) = &self.location {
+            write!(f, " ({file}:{line})")?;
+        }
+        if !self.last_lines.is_empty() {
+            writeln!(f, "; its last output:")?;
+            for l in &self.last_lines {
+                writeln!(f, "  | {l}")?;
+            }
+        } else {
+            writeln!(f)?;
+        }
+        Ok(())
+    }
+}
+
+fn json_str(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// One status update as a JSON object on one line.
+fn json(s: &StatusResponse) -> String {
+    let ts = |t: &Option<prost_types::Timestamp>| {
+        seconds(t).map_or("null".to_owned(), |v| format!("{v:.9}"))
+    };
+    let vertexes: Vec<String> = s
+        .vertexes
+        .iter()
+        .map(|v| {
+            format!(
+                "{{\"digest\":{},\"name\":{},\"cached\":{},\"started\":{},\"completed\":{},\"error\":{}}}",
+                json_str(&v.digest),
+                json_str(&v.name),
+                v.cached,
+                ts(&v.started),
+                ts(&v.completed),
+                json_str(&v.error)
+            )
+        })
+        .collect();
+    let logs: Vec<String> = s
+        .logs
+        .iter()
+        .map(|l| {
+            format!(
+                "{{\"vertex\":{},\"stream\":{},\"data\":{}}}",
+                json_str(&l.vertex),
+                l.stream,
+                json_str(&String::from_utf8_lossy(&l.msg))
+            )
+        })
+        .collect();
+    format!(
+        "{{\"vertexes\":[{}],\"logs\":[{}]}}",
+        vertexes.join(","),
+        logs.join(",")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use melangec_proto::moby::buildkit::v1::{Vertex as V, VertexLog};
+
+    fn t(s: i64) -> Option<prost_types::Timestamp> {
+        Some(prost_types::Timestamp {
+            seconds: s,
+            nanos: 0,
+        })
+    }
+
+    fn definition() -> pb::Definition {
+        let mut locations = BTreeMap::new();
+        locations.insert(
+            "sha256:b".to_owned(),
+            pb::Locations {
+                locations: vec![pb::Location {
+                    source_index: 0,
+                    ranges: vec![pb::Range {
+                        start: Some(pb::Position {
+                            line: 17,
+                            character: 0,
+                        }),
+                        end: Some(pb::Position {
+                            line: 19,
+                            character: 0,
+                        }),
+                    }],
+                }],
+            },
+        );
+        pb::Definition {
+            source: Some(pb::Source {
+                locations,
+                infos: vec![pb::SourceInfo {
+                    filename: "hello.yaml".into(),
+                    ..Default::default()
+                }],
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn renders_like_buildctl_and_reports_the_failure() {
+        let mut p = Progress::new(Mode::Plain, &definition());
+        let mut out = Vec::new();
+        let update = |vertexes: Vec<V>, logs: Vec<VertexLog>| StatusResponse {
+            vertexes,
+            logs,
+            ..Default::default()
+        };
+        let v = |d: &str, name: &str, started, completed, cached, error: &str| V {
+            digest: d.into(),
+            name: name.into(),
+            started,
+            completed,
+            cached,
+            error: error.into(),
+            ..Default::default()
+        };
+        p.update(
+            &update(
+                vec![v("sha256:a", "hello: fetch", t(10), t(10), true, "")],
+                vec![],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        p.update(
+            &update(
+                vec![v("sha256:b", "hello: make", t(11), None, false, "")],
+                vec![],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        let log = |msg: &str, at| VertexLog {
+            vertex: "sha256:b".into(),
+            timestamp: t(at),
+            stream: 1,
+            msg: msg.as_bytes().to_vec(),
+        };
+        p.update(
+            &update(
+                vec![],
+                vec![log("compiling\npart", 12), log("ial line\n", 13)],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        let err = "process \"/bin/sh -c make\" did not complete successfully: exit code: 2";
+        p.update(
+            &update(
+                vec![v("sha256:b", "hello: make", t(11), t(14), false, err)],
+                vec![],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        p.finish(&mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(
+            text,
+            "#1 hello: fetch\n#1 CACHED\n#2 hello: make\n#2 1.000 compiling\n#2 2.000 partial line\n#2 ERROR: process \"/bin/sh -c make\" did not complete successfully: exit code: 2\n0 steps run, 1 cached\n"
+        );
+        let f = p.failure(err).unwrap();
+        assert_eq!(f.step, "hello: make");
+        assert_eq!(f.location, Some(("hello.yaml".into(), 17)));
+        assert_eq!(f.exit_code, Some(2));
+        assert_eq!(f.last_lines, ["compiling", "partial line"]);
+        let shown = f.to_string();
+        assert!(
+            shown.starts_with("step `hello: make` failed with exit code 2 (hello.yaml:17)"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn exit_codes_in_both_wordings() {
+        assert_eq!(
+            exit_code("process \"/bin/sh -c x\" did not complete successfully: exit code: 3"),
+            Some(3)
+        );
+        assert_eq!(
+            exit_code("executor failed running [/bin/sh -c x]: exit code: 127"),
+            Some(127)
+        );
+        assert_eq!(exit_code("something else"), None);
+    }
+
+    #[test]
+    fn json_is_one_object_per_line() {
+        let mut p = Progress::new(Mode::Json, &pb::Definition::default());
+        let mut out = Vec::new();
+        let s = StatusResponse {
+            vertexes: vec![V {
+                digest: "sha256:a".into(),
+                name: "say \"hi\"\n".into(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        p.update(&s, &mut out).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 1);
+        assert!(text.contains("\"name\":\"say \\\"hi\\\"\\n\""), "{text}");
+    }
+}

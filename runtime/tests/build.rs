@@ -1,0 +1,255 @@
+//! `melangec build` on a real BuildKit: the daemon named by
+//! `MELANGEC_TEST_BUILDKIT` (the Makefile points it at Docker Engine's), with
+//! the busybox root filesystem `make rootfs` makes.
+
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn daemon() -> String {
+    std::env::var("MELANGEC_TEST_BUILDKIT")
+        .expect("MELANGEC_TEST_BUILDKIT names the BuildKit to test against (make test sets it)")
+}
+
+fn rootfs() -> PathBuf {
+    let dir = root().join("target/rootfs");
+    assert!(
+        dir.join("bin/sh").exists(),
+        "{} is missing: run `make rootfs`",
+        dir.display()
+    );
+    dir
+}
+
+fn workspace(name: &str) -> PathBuf {
+    let dir = root().join("target/test-builds").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn build(recipe: &str, ws: &Path, extra: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("build")
+        .arg(root().join("testdata").join(recipe))
+        .arg("--environment-dir")
+        .arg(rootfs())
+        .arg("--workspace-dir")
+        .arg(ws)
+        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "build failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn simple_builds_an_empty_package_tree() {
+    let ws = workspace("simple");
+    let out = build("simple.yaml", &ws, &[]);
+    ok(&out);
+    let tree = ws.join("x86_64/melange-out");
+    assert!(tree.join("simple").is_dir());
+    assert_eq!(std::fs::read_dir(tree.join("simple")).unwrap().count(), 0);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("simple: echo hello"), "{log}");
+}
+
+#[test]
+fn subpackages_get_their_own_trees() {
+    let ws = workspace("subpackage");
+    ok(&build("with-subpackage.yaml", &ws, &[]));
+    let tree = ws.join("x86_64/melange-out");
+    let tool = tree.join("hello-tool/usr/bin/hello-tool");
+    assert!(tool.is_file());
+    assert_eq!(tool.metadata().unwrap().permissions().mode() & 0o777, 0o755);
+    assert!(!tree.join("hello-tool/usr/share/doc").exists());
+    assert_eq!(
+        std::fs::read_to_string(tree.join("hello-tool-doc/usr/share/doc/hello-tool/README"))
+            .unwrap(),
+        "read me\n"
+    );
+}
+
+#[test]
+fn templating_reaches_the_steps() {
+    let ws = workspace("templating");
+    ok(&build("with-templating.yaml", &ws, &[]));
+    let tree = ws.join("x86_64/melange-out");
+    assert!(std::fs::read_dir(&tree).unwrap().count() >= 1);
+    let mut files = Vec::new();
+    walk(&tree, &mut files);
+    assert!(!files.is_empty(), "with-templating wrote nothing");
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() && !p.is_symlink() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn every_kind_of_file_round_trips() {
+    let ws = workspace("file-kinds");
+    ok(&build("file-kinds.yaml", &ws, &[]));
+    let pkg = ws.join("x86_64/melange-out/file-kinds");
+    let mode = |p: &str| pkg.join(p).symlink_metadata().unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("usr/bin/kinds"), 0o755);
+    assert_eq!(mode("etc/file-kinds.conf"), 0o640);
+    assert_eq!(
+        std::fs::read_link(pkg.join("usr/bin/kinds-link")).unwrap(),
+        Path::new("kinds")
+    );
+    assert_eq!(
+        std::fs::read_link(pkg.join("usr/bin/dangling")).unwrap(),
+        Path::new("../../share/missing")
+    );
+    let empty = pkg.join("usr/share/file-kinds/empty");
+    assert!(empty.is_dir());
+    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+    let first = pkg.join("usr/share/file-kinds/first").metadata().unwrap();
+    let second = pkg.join("usr/share/file-kinds/second").metadata().unwrap();
+    assert_eq!(first.ino(), second.ino(), "the hard link is kept");
+    assert_eq!(first.nlink(), 2);
+    assert_eq!(
+        std::fs::read(pkg.join("usr/share/file-kinds/recipe.yaml")).unwrap(),
+        std::fs::read(root().join("testdata/file-kinds.yaml")).unwrap(),
+        "the source directory reaches /home/build"
+    );
+}
+
+#[test]
+fn a_failing_step_names_itself_and_writes_nothing() {
+    let ws = workspace("failing");
+    ok(&build("simple.yaml", &ws, &[]));
+    let before = ws.join("x86_64/melange-out");
+    assert!(before.is_dir());
+    let out = build("failing-step.yaml", &ws, &[]);
+    assert!(!out.status.success());
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("this step fails"), "{log}");
+    assert!(
+        log.contains("failing-step.yaml:"),
+        "the YAML line is named: {log}"
+    );
+    assert!(
+        log.contains("exit code 3") || log.contains("exit code: 3"),
+        "{log}"
+    );
+    assert!(
+        log.contains("about to fail"),
+        "the last log lines are shown: {log}"
+    );
+    // The previous export is untouched and no partial one is left.
+    assert!(before.join("simple").is_dir());
+    let leftovers: Vec<_> = std::fs::read_dir(ws.join("x86_64"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n.to_string_lossy().starts_with(".melange-out"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn an_unreachable_daemon_is_one_sentence() {
+    let started = std::time::Instant::now();
+    let out = Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("build")
+        .arg(root().join("testdata/simple.yaml"))
+        .arg("--environment-dir")
+        .arg(rootfs())
+        .args(["--buildkit-addr", "unix:///nonexistent/buildkitd.sock"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        started.elapsed().as_secs_f64() < 2.0,
+        "took {:?}",
+        started.elapsed()
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("unix:///nonexistent/buildkitd.sock"), "{err}");
+}
+
+#[test]
+fn ctrl_c_cancels_and_leaves_nothing() {
+    let dir = root().join("target/test-builds/ctrl-c-source");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("slow.yaml"),
+        "package: {name: slow, version: 1.0.0, epoch: 0, description: slow, copyright: [{license: MIT}]}\n\
+         environment: {contents: {packages: [busybox]}}\n\
+         pipeline:\n  - name: wait\n    runs: |\n      echo sleeping-now\n      sleep 120\n      mkdir -p ${{targets.destdir}}/never\n",
+    )
+    .unwrap();
+    let ws = workspace("ctrl-c");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("build")
+        .arg(dir.join("slow.yaml"))
+        .arg("--environment-dir")
+        .arg(rootfs())
+        .arg("--workspace-dir")
+        .arg(&ws)
+        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    PID.store(child.id() as i32, std::sync::atomic::Ordering::SeqCst);
+    // Wait until the step is running, then interrupt as a terminal would.
+    let mut stderr = child.stderr.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let mut all = Vec::new();
+        let mut buf = [0u8; 256];
+        loop {
+            match stderr.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    all.extend_from_slice(&buf[..n]);
+                    if String::from_utf8_lossy(&all).contains(" sleeping-now") {
+                        // SAFETY: signalling our own child by its pid.
+                        unsafe { libc::kill(child_pid(), libc::SIGINT) };
+                    }
+                }
+            }
+        }
+        String::from_utf8_lossy(&all).into_owned()
+    });
+    let started = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    let log = reader.join().unwrap();
+    assert_eq!(status.code(), Some(130), "{log}");
+    assert!(
+        started.elapsed().as_secs() < 60,
+        "the build was not cancelled"
+    );
+    assert!(log.contains("cancelled"), "{log}");
+    let left: Vec<_> = std::fs::read_dir(ws.join("x86_64"))
+        .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}
+
+static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+fn child_pid() -> i32 {
+    PID.load(std::sync::atomic::Ordering::SeqCst)
+}

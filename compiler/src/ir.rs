@@ -67,4 +67,6 @@ pub struct Build {
     pub packages: Vec<PackageSteps>,
     pub source_excludes: Vec<String>,
     pub source_date_epoch: u64,
+    /// Session named by the local sources (builds only).
+    pub local_session: Option<String>,
 }

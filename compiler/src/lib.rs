@@ -202,6 +202,7 @@ pub fn build_ir(
         packages,
         source_excludes: options.source_excludes.clone(),
         source_date_epoch: options.source_date_epoch,
+        local_session: options.local_session.clone(),
     })
 }
 

@@ -21,16 +21,37 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
     let mut g = LlbGraph::new(build.arch);
     let timestamp = Some(build.source_date_epoch as i64 * 1_000_000_000);
 
+    let session = |attrs: &mut BTreeMap<String, String>| {
+        if let Some(id) = &build.local_session {
+            attrs.insert("local.session".to_owned(), id.clone());
+        }
+    };
     let mut attrs = BTreeMap::new();
     attrs.insert(
         "local.sharedkeyhint".to_owned(),
         ENVIRONMENT_LOCAL.to_owned(),
     );
-    let mut rootfs = g.local(ENVIRONMENT_LOCAL, attrs, "build environment");
+    session(&mut attrs);
+    let environment = g.local(ENVIRONMENT_LOCAL, attrs, "build environment");
     g.describe(
-        rootfs,
+        environment,
         "melangec.environment.packages",
         build.environment_packages.join("\n"),
+    );
+    // A local source's cache key changes with every session; a copy of it is
+    // keyed by content, so steps that run on the copy stay cached from one
+    // build to the next.
+    let mut rootfs = g.file(
+        None,
+        vec![FileAction::Copy {
+            from: environment,
+            src: "/".into(),
+            dest: "/".into(),
+            contents_only: true,
+            create_dest_path: true,
+        }],
+        "copy the build environment",
+        None,
     );
 
     let mut attrs = BTreeMap::new();
@@ -41,6 +62,7 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
         );
     }
     attrs.insert("local.sharedkeyhint".to_owned(), SOURCE_LOCAL.to_owned());
+    session(&mut attrs);
     let source = g.local(SOURCE_LOCAL, attrs, "source files");
 
     let main = &build.packages[0].name;
@@ -296,14 +318,15 @@ mod tests {
             }],
             source_excludes: vec![],
             source_date_epoch: 0,
+            local_session: None,
         }
     }
 
     #[test]
     fn steps_chain_rootfs_and_workspace() {
         let (g, result) = lower(&build(2));
-        // env, source, workspace, 2 steps, result
-        assert_eq!(g.graph.node_count(), 6);
+        // env and its copy, source, workspace, 2 steps, result
+        assert_eq!(g.graph.node_count(), 7);
         let OpKind::File { actions, .. } = &g.op(result.op).kind else {
             panic!()
         };

@@ -25,6 +25,7 @@ pub const BASELINE_CAPS: &[&str] = &[
     "source.http.perm",
     "source.local",
     "source.local.excludepatterns",
+    "source.local.sessionid",
     "source.local.sharedkeyhint",
 ];
 
@@ -93,6 +94,11 @@ pub struct Options {
     /// Capabilities of the daemon the definition is for; features it lacks
     /// are lowered to in-container steps instead.
     pub caps: BTreeSet<String>,
+    /// The session that serves the local sources, when building: BuildKit
+    /// shares identical ops between builds running at once, and without
+    /// it two builds of different directories could read each other's
+    /// files. `None` for `compile`, whose output must not vary.
+    pub local_session: Option<String>,
 }
 
 impl Options {
@@ -110,6 +116,7 @@ impl Options {
             source_date_epoch: 0,
             libc_flavor: "gnu".to_owned(),
             caps: BASELINE_CAPS.iter().map(|c| (*c).to_owned()).collect(),
+            local_session: None,
         }
     }
 }

@@ -102,6 +102,7 @@ fn editing_a_later_step_keeps_earlier_ops() {
     )
     .unwrap();
     let shared = a.digests.iter().filter(|d| b.digests.contains(d)).count();
-    // environment, source, workspace and the first step are unchanged.
-    assert_eq!(shared, 4);
+    // environment and its copy, source, workspace and the first step are
+    // unchanged.
+    assert_eq!(shared, 5);
 }

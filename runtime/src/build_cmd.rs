@@ -148,6 +148,8 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     };
     let daemon = daemon::connect(&candidates, explicit).await?;
     options.caps = daemon.caps.clone();
+    let session_id = new_id();
+    options.local_session = Some(session_id.clone());
     let compiled = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
     eprintln!(
         "building {} for {} on {} (BuildKit {})",
@@ -180,6 +182,7 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     let solving = solve::run(
         daemon.channel.clone(),
         Solve {
+            session_id,
             definition,
             offer,
             name: file.name().to_owned(),

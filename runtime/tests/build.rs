@@ -1,6 +1,7 @@
 //! `melangec build` on a real BuildKit: the daemon named by
-//! `MELANGEC_TEST_BUILDKIT` (the Makefile points it at Docker Engine's), with
-//! the busybox root filesystem `make rootfs` makes.
+//! `MELANGEC_TEST_BUILDKIT` (the Makefile points it at Docker Engine's), and
+//! also the one `BUILDKIT_HOST` names when it is set, with the busybox root
+//! filesystem `make rootfs` makes.
 
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -13,6 +14,25 @@ fn root() -> PathBuf {
 fn daemon() -> String {
     std::env::var("MELANGEC_TEST_BUILDKIT")
         .expect("MELANGEC_TEST_BUILDKIT names the BuildKit to test against (make test sets it)")
+}
+
+/// Every daemon to test: the main one, and a standalone buildkitd if
+/// `BUILDKIT_HOST` names one.
+fn daemons() -> Vec<String> {
+    let mut all = vec![daemon()];
+    if let Ok(host) = std::env::var("BUILDKIT_HOST") {
+        if !host.is_empty() && !all.contains(&host) {
+            all.push(host);
+        }
+    }
+    all
+}
+
+/// Builds run one at a time: BuildKit shares work between builds running
+/// at once, which would blur what each test observes about caching.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn rootfs() -> PathBuf {
@@ -33,17 +53,43 @@ fn workspace(name: &str) -> PathBuf {
 }
 
 fn build(recipe: &str, ws: &Path, extra: &[&str]) -> Output {
+    build_on(&daemon(), &root().join("testdata").join(recipe), ws, extra)
+}
+
+fn build_on(addr: &str, recipe: &Path, ws: &Path, extra: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_melangec"))
         .arg("build")
-        .arg(root().join("testdata").join(recipe))
+        .arg(recipe)
         .arg("--environment-dir")
         .arg(rootfs())
         .arg("--workspace-dir")
         .arg(ws)
-        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+        .args(["--buildkit-addr", addr, "--progress", "plain"])
         .args(extra)
         .output()
         .unwrap()
+}
+
+/// The recipe steps of a plain progress log (vertex names starting with
+/// `<package>: `), each with how it ended: CACHED, DONE or ERROR.
+fn step_outcomes(log: &str, package: &str) -> Vec<(String, String)> {
+    let mut names = std::collections::BTreeMap::new();
+    let mut out = Vec::new();
+    for line in log.lines() {
+        let Some((num, rest)) = line.strip_prefix('#').and_then(|l| l.split_once(' ')) else {
+            continue;
+        };
+        if rest.starts_with(&format!("{package}: ")) && !names.contains_key(num) {
+            names.insert(num.to_owned(), rest.to_owned());
+        } else if let Some(name) = names.get(num) {
+            for end in ["CACHED", "DONE", "ERROR"] {
+                if rest.starts_with(end) {
+                    out.push((name.clone(), end.to_owned()));
+                }
+            }
+        }
+    }
+    out
 }
 
 fn ok(out: &Output) {
@@ -56,6 +102,7 @@ fn ok(out: &Output) {
 
 #[test]
 fn simple_builds_an_empty_package_tree() {
+    let _serial = serial();
     let ws = workspace("simple");
     let out = build("simple.yaml", &ws, &[]);
     ok(&out);
@@ -68,6 +115,7 @@ fn simple_builds_an_empty_package_tree() {
 
 #[test]
 fn subpackages_get_their_own_trees() {
+    let _serial = serial();
     let ws = workspace("subpackage");
     ok(&build("with-subpackage.yaml", &ws, &[]));
     let tree = ws.join("x86_64/melange-out");
@@ -84,6 +132,7 @@ fn subpackages_get_their_own_trees() {
 
 #[test]
 fn templating_reaches_the_steps() {
+    let _serial = serial();
     let ws = workspace("templating");
     ok(&build("with-templating.yaml", &ws, &[]));
     let tree = ws.join("x86_64/melange-out");
@@ -106,6 +155,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn every_kind_of_file_round_trips() {
+    let _serial = serial();
     let ws = workspace("file-kinds");
     ok(&build("file-kinds.yaml", &ws, &[]));
     let pkg = ws.join("x86_64/melange-out/file-kinds");
@@ -136,6 +186,7 @@ fn every_kind_of_file_round_trips() {
 
 #[test]
 fn a_failing_step_names_itself_and_writes_nothing() {
+    let _serial = serial();
     let ws = workspace("failing");
     ok(&build("simple.yaml", &ws, &[]));
     let before = ws.join("x86_64/melange-out");
@@ -168,6 +219,7 @@ fn a_failing_step_names_itself_and_writes_nothing() {
 
 #[test]
 fn an_unreachable_daemon_is_one_sentence() {
+    let _serial = serial();
     let started = std::time::Instant::now();
     let out = Command::new(env!("CARGO_BIN_EXE_melangec"))
         .arg("build")
@@ -190,6 +242,7 @@ fn an_unreachable_daemon_is_one_sentence() {
 
 #[test]
 fn ctrl_c_cancels_and_leaves_nothing() {
+    let _serial = serial();
     let dir = root().join("target/test-builds/ctrl-c-source");
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
@@ -197,7 +250,8 @@ fn ctrl_c_cancels_and_leaves_nothing() {
         dir.join("slow.yaml"),
         "package: {name: slow, version: 1.0.0, epoch: 0, description: slow, copyright: [{license: MIT}]}\n\
          environment: {contents: {packages: [busybox]}}\n\
-         pipeline:\n  - name: wait\n    runs: |\n      echo sleeping-now\n      sleep 120\n      mkdir -p ${{targets.destdir}}/never\n",
+         pipeline:\n  - name: wait\n    runs: |\n      echo NONCE >/dev/null\n      echo sleeping-now\n      sleep 120\n      mkdir -p ${{targets.destdir}}/never\n"
+        .replace("NONCE", &nonce().to_string()),
     )
     .unwrap();
     let ws = workspace("ctrl-c");
@@ -248,8 +302,72 @@ fn ctrl_c_cancels_and_leaves_nothing() {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Makes a recipe new to the daemon's cache.
+fn nonce() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos()
+}
+
 static PID: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
 fn child_pid() -> i32 {
     PID.load(std::sync::atomic::Ordering::SeqCst)
+}
+
+#[test]
+fn an_unchanged_rebuild_is_all_cached_and_an_edit_reruns_only_itself() {
+    let _serial = serial();
+    for addr in daemons() {
+        let dir = root().join("target/test-builds/cache-recipe");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::write(dir.join("src/input.txt"), "input\n").unwrap();
+        // A fresh first step, so that the daemon's cache from earlier runs
+        // does not answer for this one.
+        let nonce = nonce();
+        let recipe = |last: &str| {
+            format!(
+                "package: {{name: cachetest, version: 1.0.0, epoch: 0, description: cache, copyright: [{{license: MIT}}]}}\n\
+                 environment: {{contents: {{packages: [busybox]}}}}\n\
+                 pipeline:\n\
+                 \x20 - name: first\n    runs: echo {nonce} >/dev/null; cp input.txt first.txt\n\
+                 \x20 - name: second\n    runs: cat first.txt first.txt > second.txt\n\
+                 \x20 - name: last\n    runs: |\n      mkdir -p ${{{{targets.destdir}}}}\n      {last} > ${{{{targets.destdir}}}}/out\n"
+            )
+        };
+        let path = dir.join("cachetest.yaml");
+        let ws = workspace(&format!("cache-{}", addr.len()));
+        let src = dir.join("src");
+        let extra = ["--source-dir", src.to_str().unwrap()];
+        std::fs::write(&path, recipe("cat second.txt")).unwrap();
+        ok(&build_on(&addr, &path, &ws, &extra));
+
+        let again = build_on(&addr, &path, &ws, &extra);
+        ok(&again);
+        let log = String::from_utf8_lossy(&again.stderr);
+        let steps = step_outcomes(&log, "cachetest");
+        assert!(steps.len() >= 4, "{addr}: {log}");
+        assert!(
+            steps.iter().all(|(_, end)| end == "CACHED"),
+            "{addr}: {steps:?}"
+        );
+
+        std::fs::write(&path, recipe("cat second.txt second.txt")).unwrap();
+        let edited = build_on(&addr, &path, &ws, &extra);
+        ok(&edited);
+        let log = String::from_utf8_lossy(&edited.stderr);
+        let steps = step_outcomes(&log, "cachetest");
+        let ran: Vec<&str> = steps
+            .iter()
+            .filter(|(_, end)| end != "CACHED")
+            .map(|(name, _)| name.as_str())
+            .collect();
+        assert_eq!(ran, ["cachetest: last"], "{addr}: {steps:?}");
+        assert_eq!(
+            std::fs::read_to_string(ws.join("x86_64/melange-out/cachetest/out")).unwrap(),
+            "input\ninput\ninput\ninput\n"
+        );
+    }
 }

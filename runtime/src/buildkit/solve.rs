@@ -64,6 +64,8 @@ pub fn new_id() -> String {
 static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 pub struct Solve {
+    /// The session id the definition's local sources name.
+    pub session_id: String,
     pub definition: pb::Definition,
     pub offer: Offer,
     /// A label for the daemon's session table (BuildKit shows it nowhere).
@@ -80,7 +82,7 @@ pub async fn run(
     let mut client = ControlClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE)
         .max_encoding_message_size(MAX_MESSAGE);
-    let session_id = new_id();
+    let session_id = solve.session_id.clone();
     let build_ref = new_id();
     let exporting = solve.offer.export_to.is_some();
     let export_state = ExportState::default();
@@ -100,6 +102,9 @@ pub async fn run(
         |s: &str| MetadataValue::try_from(s).map_err(|e| SolveError::Transport(e.to_string()));
     md.insert("x-docker-expose-session-uuid", ascii(&session_id)?);
     md.insert("x-docker-expose-session-name", ascii(&solve.name)?);
+    // No shared key: with one, the daemon syncs into its previous copy of a
+    // directory, and builds running at the same time were seen reading each
+    // other's copies (BuildKit v0.8 and v0.13 alike).
     md.insert("x-docker-expose-session-sharedkey", ascii("")?);
     for method in METHODS {
         md.append("x-docker-expose-session-grpc-method", ascii(method)?);

@@ -37,8 +37,9 @@ golden:
 	INSTA_UPDATE=new $(CARGO) test --workspace --test golden --test corpus || true
 	@find golden -name '*.snap.new' | sed 's/^/review: /'
 
-bench:
+bench: build rootfs
 	$(CARGO) bench -p melangec-compiler --bench compile
+	$(CARGO) bench -p melangec --bench build
 
 # cargo-fuzz needs nightly features; the stable toolchain allows them here.
 fuzz:

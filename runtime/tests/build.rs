@@ -52,8 +52,8 @@ fn workspace(name: &str) -> PathBuf {
     dir
 }
 
-fn build(recipe: &str, ws: &Path, extra: &[&str]) -> Output {
-    build_on(&daemon(), &root().join("testdata").join(recipe), ws, extra)
+fn build_at(addr: &str, recipe: &str, ws: &Path, extra: &[&str]) -> Output {
+    build_on(addr, &root().join("testdata").join(recipe), ws, extra)
 }
 
 fn build_on(addr: &str, recipe: &Path, ws: &Path, extra: &[&str]) -> Output {
@@ -103,43 +103,49 @@ fn ok(out: &Output) {
 #[test]
 fn simple_builds_an_empty_package_tree() {
     let _serial = serial();
-    let ws = workspace("simple");
-    let out = build("simple.yaml", &ws, &[]);
-    ok(&out);
-    let tree = ws.join("x86_64/melange-out");
-    assert!(tree.join("simple").is_dir());
-    assert_eq!(std::fs::read_dir(tree.join("simple")).unwrap().count(), 0);
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("simple: echo hello"), "{log}");
+    for addr in daemons() {
+        let ws = workspace(&format!("{}-simple", addr.len()));
+        let out = build_at(&addr, "simple.yaml", &ws, &[]);
+        ok(&out);
+        let tree = ws.join("x86_64/melange-out");
+        assert!(tree.join("simple").is_dir());
+        assert_eq!(std::fs::read_dir(tree.join("simple")).unwrap().count(), 0);
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.contains("simple: echo hello"), "{log}");
+    }
 }
 
 #[test]
 fn subpackages_get_their_own_trees() {
     let _serial = serial();
-    let ws = workspace("subpackage");
-    ok(&build("with-subpackage.yaml", &ws, &[]));
-    let tree = ws.join("x86_64/melange-out");
-    let tool = tree.join("hello-tool/usr/bin/hello-tool");
-    assert!(tool.is_file());
-    assert_eq!(tool.metadata().unwrap().permissions().mode() & 0o777, 0o755);
-    assert!(!tree.join("hello-tool/usr/share/doc").exists());
-    assert_eq!(
-        std::fs::read_to_string(tree.join("hello-tool-doc/usr/share/doc/hello-tool/README"))
-            .unwrap(),
-        "read me\n"
-    );
+    for addr in daemons() {
+        let ws = workspace(&format!("{}-subpackage", addr.len()));
+        ok(&build_at(&addr, "with-subpackage.yaml", &ws, &[]));
+        let tree = ws.join("x86_64/melange-out");
+        let tool = tree.join("hello-tool/usr/bin/hello-tool");
+        assert!(tool.is_file());
+        assert_eq!(tool.metadata().unwrap().permissions().mode() & 0o777, 0o755);
+        assert!(!tree.join("hello-tool/usr/share/doc").exists());
+        assert_eq!(
+            std::fs::read_to_string(tree.join("hello-tool-doc/usr/share/doc/hello-tool/README"))
+                .unwrap(),
+            "read me\n"
+        );
+    }
 }
 
 #[test]
 fn templating_reaches_the_steps() {
     let _serial = serial();
-    let ws = workspace("templating");
-    ok(&build("with-templating.yaml", &ws, &[]));
-    let tree = ws.join("x86_64/melange-out");
-    assert!(std::fs::read_dir(&tree).unwrap().count() >= 1);
-    let mut files = Vec::new();
-    walk(&tree, &mut files);
-    assert!(!files.is_empty(), "with-templating wrote nothing");
+    for addr in daemons() {
+        let ws = workspace(&format!("{}-templating", addr.len()));
+        ok(&build_at(&addr, "with-templating.yaml", &ws, &[]));
+        let tree = ws.join("x86_64/melange-out");
+        assert!(std::fs::read_dir(&tree).unwrap().count() >= 1);
+        let mut files = Vec::new();
+        walk(&tree, &mut files);
+        assert!(!files.is_empty(), "with-templating wrote nothing");
+    }
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -156,65 +162,69 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn every_kind_of_file_round_trips() {
     let _serial = serial();
-    let ws = workspace("file-kinds");
-    ok(&build("file-kinds.yaml", &ws, &[]));
-    let pkg = ws.join("x86_64/melange-out/file-kinds");
-    let mode = |p: &str| pkg.join(p).symlink_metadata().unwrap().permissions().mode() & 0o7777;
-    assert_eq!(mode("usr/bin/kinds"), 0o755);
-    assert_eq!(mode("etc/file-kinds.conf"), 0o640);
-    assert_eq!(
-        std::fs::read_link(pkg.join("usr/bin/kinds-link")).unwrap(),
-        Path::new("kinds")
-    );
-    assert_eq!(
-        std::fs::read_link(pkg.join("usr/bin/dangling")).unwrap(),
-        Path::new("../../share/missing")
-    );
-    let empty = pkg.join("usr/share/file-kinds/empty");
-    assert!(empty.is_dir());
-    assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
-    let first = pkg.join("usr/share/file-kinds/first").metadata().unwrap();
-    let second = pkg.join("usr/share/file-kinds/second").metadata().unwrap();
-    assert_eq!(first.ino(), second.ino(), "the hard link is kept");
-    assert_eq!(first.nlink(), 2);
-    assert_eq!(
-        std::fs::read(pkg.join("usr/share/file-kinds/recipe.yaml")).unwrap(),
-        std::fs::read(root().join("testdata/file-kinds.yaml")).unwrap(),
-        "the source directory reaches /home/build"
-    );
+    for addr in daemons() {
+        let ws = workspace(&format!("{}-file-kinds", addr.len()));
+        ok(&build_at(&addr, "file-kinds.yaml", &ws, &[]));
+        let pkg = ws.join("x86_64/melange-out/file-kinds");
+        let mode = |p: &str| pkg.join(p).symlink_metadata().unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode("usr/bin/kinds"), 0o755);
+        assert_eq!(mode("etc/file-kinds.conf"), 0o640);
+        assert_eq!(
+            std::fs::read_link(pkg.join("usr/bin/kinds-link")).unwrap(),
+            Path::new("kinds")
+        );
+        assert_eq!(
+            std::fs::read_link(pkg.join("usr/bin/dangling")).unwrap(),
+            Path::new("../../share/missing")
+        );
+        let empty = pkg.join("usr/share/file-kinds/empty");
+        assert!(empty.is_dir());
+        assert_eq!(std::fs::read_dir(&empty).unwrap().count(), 0);
+        let first = pkg.join("usr/share/file-kinds/first").metadata().unwrap();
+        let second = pkg.join("usr/share/file-kinds/second").metadata().unwrap();
+        assert_eq!(first.ino(), second.ino(), "the hard link is kept");
+        assert_eq!(first.nlink(), 2);
+        assert_eq!(
+            std::fs::read(pkg.join("usr/share/file-kinds/recipe.yaml")).unwrap(),
+            std::fs::read(root().join("testdata/file-kinds.yaml")).unwrap(),
+            "the source directory reaches /home/build"
+        );
+    }
 }
 
 #[test]
 fn a_failing_step_names_itself_and_writes_nothing() {
     let _serial = serial();
-    let ws = workspace("failing");
-    ok(&build("simple.yaml", &ws, &[]));
-    let before = ws.join("x86_64/melange-out");
-    assert!(before.is_dir());
-    let out = build("failing-step.yaml", &ws, &[]);
-    assert!(!out.status.success());
-    let log = String::from_utf8_lossy(&out.stderr);
-    assert!(log.contains("this step fails"), "{log}");
-    assert!(
-        log.contains("failing-step.yaml:"),
-        "the YAML line is named: {log}"
-    );
-    assert!(
-        log.contains("exit code 3") || log.contains("exit code: 3"),
-        "{log}"
-    );
-    assert!(
-        log.contains("about to fail"),
-        "the last log lines are shown: {log}"
-    );
-    // The previous export is untouched and no partial one is left.
-    assert!(before.join("simple").is_dir());
-    let leftovers: Vec<_> = std::fs::read_dir(ws.join("x86_64"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .filter(|n| n.to_string_lossy().starts_with(".melange-out"))
-        .collect();
-    assert!(leftovers.is_empty(), "{leftovers:?}");
+    for addr in daemons() {
+        let ws = workspace(&format!("{}-failing", addr.len()));
+        ok(&build_at(&addr, "simple.yaml", &ws, &[]));
+        let before = ws.join("x86_64/melange-out");
+        assert!(before.is_dir());
+        let out = build_at(&addr, "failing-step.yaml", &ws, &[]);
+        assert!(!out.status.success());
+        let log = String::from_utf8_lossy(&out.stderr);
+        assert!(log.contains("this step fails"), "{log}");
+        assert!(
+            log.contains("failing-step.yaml:"),
+            "the YAML line is named: {log}"
+        );
+        assert!(
+            log.contains("exit code 3") || log.contains("exit code: 3"),
+            "{log}"
+        );
+        assert!(
+            log.contains("about to fail"),
+            "the last log lines are shown: {log}"
+        );
+        // The previous export is untouched and no partial one is left.
+        assert!(before.join("simple").is_dir());
+        let leftovers: Vec<_> = std::fs::read_dir(ws.join("x86_64"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().starts_with(".melange-out"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
 }
 
 #[test]

@@ -52,11 +52,14 @@ book:
 	mdbook build book
 
 # The first command of the README: set up Docker and the test environment,
-# build melangec, and build a sample recipe on BuildKit.
+# build melangec, and build a sample recipe on BuildKit into signed APKs and
+# a signed index.
 demo: docker rootfs build
+	test -f target/demo/melange.rsa || ./target/release/melangec keygen target/demo/melange.rsa
 	./target/release/melangec build testdata/with-subpackage.yaml \
-		--environment-dir target/rootfs --workspace-dir target/demo
-	find target/demo/x86_64/melange-out | sort
+		--environment-dir target/rootfs --workspace-dir target/demo \
+		--out-dir target/demo/packages --signing-key target/demo/melange.rsa
+	@ls -l target/demo/packages/x86_64
 
 clean:
 	$(CARGO) clean

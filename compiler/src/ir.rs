@@ -69,4 +69,6 @@ pub struct Build {
     pub source_date_epoch: u64,
     /// Session named by the local sources (builds only).
     pub local_session: Option<String>,
+    /// One per package, in the order of `packages`.
+    pub metadata: Vec<crate::metadata::PackageMeta>,
 }

@@ -16,6 +16,7 @@ pub mod llb;
 pub mod load;
 pub mod lower;
 pub mod marshal;
+pub mod metadata;
 pub mod native;
 pub mod options;
 pub mod parse_time;
@@ -151,6 +152,7 @@ pub fn build_ir(
         name: recipe.package.name.value.clone(),
         steps,
     });
+    let mut metas = vec![metadata::main_package(&recipe)];
     for (s, resolved) in recipe.subpackages.iter().zip(&subs) {
         match fold::subpackage_holds(&s.if_, recipe_file) {
             Ok(true) => {}
@@ -166,6 +168,7 @@ pub fn build_ir(
             name: s.name.value.clone(),
             steps,
         });
+        metas.push(metadata::subpackage(&recipe, s));
     }
 
     let mut environment_packages: Vec<String> = recipe
@@ -203,6 +206,7 @@ pub fn build_ir(
         source_excludes: options.source_excludes.clone(),
         source_date_epoch: options.source_date_epoch,
         local_session: options.local_session.clone(),
+        metadata: metas,
     })
 }
 

@@ -319,6 +319,7 @@ mod tests {
             source_excludes: vec![],
             source_date_epoch: 0,
             local_session: None,
+            metadata: vec![],
         }
     }
 

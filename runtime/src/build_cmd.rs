@@ -48,8 +48,7 @@ pub struct BuildArgs {
     /// Accepted for melange compatibility; BuildKit is the only runner.
     #[arg(long)]
     runner: Option<String>,
-    /// Packaging and environment flags melange's Wolfi Makefile passes. They
-    /// take effect with APK packaging and repository resolution.
+    /// Sign packages and the index with this RSA private key (PEM).
     #[arg(long)]
     signing_key: Option<PathBuf>,
     #[arg(long, value_delimiter = ',')]
@@ -60,13 +59,15 @@ pub struct BuildArgs {
     package_append: Vec<String>,
     #[arg(long)]
     apk_cache_dir: Option<PathBuf>,
+    /// Distribution namespace, written as the packages' maintainer.
     #[arg(long)]
     namespace: Option<String>,
     #[arg(long)]
     license: Option<String>,
     #[arg(long)]
     git_repo_url: Option<String>,
-    #[arg(long)]
+    /// Update <out-dir>/<arch>/APKINDEX.tar.gz (default true).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
     generate_index: Option<bool>,
     /// Accepted, no effect (as in melange).
     #[arg(long)]
@@ -94,13 +95,8 @@ fn notes(args: &BuildArgs) {
                 .to_owned(),
         );
     }
-    let packaging = args.signing_key.is_some()
-        || args.generate_index.is_some()
-        || args.namespace.is_some()
-        || args.license.is_some()
-        || args.git_repo_url.is_some();
-    if packaging {
-        notes.push("packaging flags (--signing-key, --generate-index, --namespace, --license, --git-repo-url) have no effect yet: this build exports melange-out only".to_owned());
+    if args.license.is_some() || args.git_repo_url.is_some() {
+        notes.push("--license and --git-repo-url describe the recipe for an SBOM, which is not written yet".to_owned());
     }
     let environment = !args.keyring_append.is_empty()
         || !args.repository_append.is_empty()
@@ -135,6 +131,13 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         library,
         source_dir,
     } = args.recipe.inputs()?;
+    // The key is read before the build, so a bad key fails fast; it stays
+    // on this machine.
+    let key = args
+        .signing_key
+        .as_deref()
+        .map(melangec::apk::key::Key::load)
+        .transpose()?;
     // A recipe error is reported before any daemon is contacted.
     compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
 
@@ -226,6 +229,22 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         Some(Ok(())) => {
             let target = arch_dir.join("melange-out");
             replace_dir(&partial.join("melange-out"), &target)?;
+            let opts = melangec::apk::package::Options {
+                arch: options.arch.apk(),
+                epoch: options.source_date_epoch,
+                namespace: args.namespace.as_deref().unwrap_or(""),
+                key: key.as_ref(),
+            };
+            let written = crate::apk_cmd::package_all(
+                &target,
+                &compiled.build.metadata,
+                &opts,
+                &args.out_dir,
+                args.generate_index.unwrap_or(true),
+            )?;
+            for path in &written {
+                eprintln!("wrote {}", path.display());
+            }
             eprintln!(
                 "done in {:.1}s: {}",
                 started.elapsed().as_secs_f64(),

@@ -1,5 +1,6 @@
 //! The runtime: our BuildKit client, the session protocols, progress.
 
+pub mod apk;
 pub mod buildkit;
 pub mod status_view;
 pub mod transfer;

@@ -1,5 +1,6 @@
 //! `melangec`: compile melange recipes to BuildKit LLB and build them.
 
+mod apk_cmd;
 mod atomic;
 mod build_cmd;
 mod pipeline_dirs;
@@ -38,6 +39,12 @@ enum Command {
     },
     /// List the pipelines `uses:` can name, or show one's inputs.
     Pipelines(PipelinesArgs),
+    /// Generate an RSA key pair for signing packages and indexes.
+    Keygen(apk_cmd::KeygenArgs),
+    /// Sign packages or indexes in place (RSA256).
+    Sign(apk_cmd::SignArgs),
+    /// Write an APKINDEX.tar.gz for packages.
+    Index(apk_cmd::IndexArgs),
 }
 
 #[derive(clap::Args)]
@@ -82,6 +89,9 @@ fn main() -> ExitCode {
         Command::Build(args) => build_cmd::run(*args),
         Command::Render { file } => run_render(&file),
         Command::Pipelines(args) => run_pipelines(args),
+        Command::Keygen(args) => apk_cmd::keygen(args),
+        Command::Sign(args) => apk_cmd::sign(args),
+        Command::Index(args) => apk_cmd::index_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -381,3 +381,82 @@ fn an_unchanged_rebuild_is_all_cached_and_an_edit_reruns_only_itself() {
         );
     }
 }
+
+#[test]
+fn subpackages_become_signed_reproducible_apks_and_an_index() {
+    let _serial = serial();
+    let keys = workspace("apk-keys");
+    let key = keys.join("test.rsa");
+    let out = Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .args(["keygen", "--key-size", "2048"])
+        .arg(&key)
+        .output()
+        .unwrap();
+    ok(&out);
+    let mut first: Option<Vec<Vec<u8>>> = None;
+    for round in 0..2 {
+        let ws = workspace(&format!("apk-{round}"));
+        let packages = ws.join("packages");
+        let out = build_at(
+            &daemon(),
+            "with-subpackage.yaml",
+            &ws,
+            &[
+                "--signing-key",
+                key.to_str().unwrap(),
+                "--out-dir",
+                packages.to_str().unwrap(),
+            ],
+        );
+        ok(&out);
+        let dir = packages.join("x86_64");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                "APKINDEX.tar.gz",
+                "hello-tool-2.1.0-r3.apk",
+                "hello-tool-doc-2.1.0-r3.apk"
+            ]
+        );
+        for n in &names {
+            let listing = Command::new("tar")
+                .arg("-tzf")
+                .arg(dir.join(n))
+                .output()
+                .unwrap();
+            assert!(listing.status.success());
+            let first_entry = String::from_utf8_lossy(&listing.stdout)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_owned();
+            assert_eq!(first_entry, ".SIGN.RSA256.test.rsa.pub", "{n} is signed");
+        }
+        let index = std::fs::read(dir.join("APKINDEX.tar.gz")).unwrap();
+        let records = melangec::apk::read::index(&index).unwrap();
+        let mut indexed: Vec<&str> = records.iter().map(|r| r.name.as_str()).collect();
+        indexed.sort();
+        assert_eq!(indexed, ["hello-tool", "hello-tool-doc"]);
+        let doc = melangec::apk::read::package(
+            &std::fs::read(dir.join("hello-tool-doc-2.1.0-r3.apk")).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(doc.origin, "hello-tool");
+        let bytes: Vec<Vec<u8>> = names
+            .iter()
+            .map(|n| std::fs::read(dir.join(n)).unwrap())
+            .collect();
+        match &first {
+            None => first = Some(bytes),
+            Some(prev) => assert_eq!(
+                prev, &bytes,
+                "two builds give byte-identical packages and index"
+            ),
+        }
+    }
+}

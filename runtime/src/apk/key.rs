@@ -1,0 +1,69 @@
+//! RSA keys as melange uses them: PKCS#1 PEM private keys (PKCS#8 read too),
+//! SubjectPublicKeyInfo PEM public keys named `<private key>.pub`, and
+//! RSASSA-PKCS1-v1_5 signatures over SHA-256 (`.SIGN.RSA256.<name>`).
+
+use std::path::{Path, PathBuf};
+
+use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
+use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::RsaPrivateKey;
+use sha2::Sha256;
+
+pub struct Key {
+    key: RsaPrivateKey,
+    /// The public key's file name, which names the signature entry.
+    pub public_name: String,
+}
+
+impl Key {
+    pub fn load(path: &Path) -> Result<Key, String> {
+        let pem = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read signing key {}: {e}", path.display()))?;
+        let key = RsaPrivateKey::from_pkcs1_pem(&pem)
+            .or_else(|_| RsaPrivateKey::from_pkcs8_pem(&pem))
+            .map_err(|e| format!("{} is not an RSA private key in PEM: {e}", path.display()))?;
+        let base = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Key {
+            key,
+            public_name: format!("{base}.pub"),
+        })
+    }
+
+    /// The signature entry's name: `.SIGN.RSA256.<public key file>`.
+    pub fn entry_name(&self) -> String {
+        format!(".SIGN.RSA256.{}", self.public_name)
+    }
+
+    /// PKCS#1 v1.5 over SHA-256 of `data`; deterministic.
+    pub fn sign(&self, data: &[u8]) -> Vec<u8> {
+        let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(self.key.clone());
+        signer.sign(data).to_vec()
+    }
+}
+
+/// Writes `<name>` (PKCS#1) and `<name>.pub` (SPKI), as `melange keygen`.
+pub fn generate(name: &Path, bits: usize) -> Result<(PathBuf, PathBuf), String> {
+    if bits < 2048 {
+        return Err(format!(
+            "a {bits}-bit key is too weak: use 2048 bits or more"
+        ));
+    }
+    let mut rng = rand_core::OsRng;
+    let key =
+        RsaPrivateKey::new(&mut rng, bits).map_err(|e| format!("cannot generate a key: {e}"))?;
+    let private = key
+        .to_pkcs1_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    let public = key
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| e.to_string())?;
+    let public_path = PathBuf::from(format!("{}.pub", name.display()));
+    crate::apk::write_atomic(name, private.as_bytes(), 0o600)?;
+    crate::apk::write_atomic(&public_path, public.as_bytes(), 0o644)?;
+    Ok((name.to_path_buf(), public_path))
+}

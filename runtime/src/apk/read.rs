@@ -1,0 +1,148 @@
+//! Reading what we (or apk-tools) wrote: the gzip members of a package or
+//! index, a package's `.PKGINFO`, an index's records.
+
+use std::io::Read;
+
+use base64::Engine;
+use flate2::bufread::GzDecoder;
+use sha1::{Digest, Sha1};
+
+use super::package::Info;
+
+/// A gzip member: its compressed bytes and its decompressed content.
+pub type Member<'a> = (&'a [u8], Vec<u8>);
+
+/// Each gzip member of a file, in order.
+pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut d = GzDecoder::new(rest);
+        let mut content = Vec::new();
+        d.read_to_end(&mut content).map_err(|e| {
+            format!(
+                "not a gzip member at byte {}: {e}",
+                bytes.len() - rest.len()
+            )
+        })?;
+        let after = d.into_inner();
+        let used = rest.len() - after.len();
+        out.push((&rest[..used], content));
+        rest = after;
+    }
+    Ok(out)
+}
+
+/// The regular files of a tar fragment, by name.
+pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 512 <= tar.len() {
+        let h = &tar[at..at + 512];
+        if h[0] == 0 {
+            break;
+        }
+        let name = String::from_utf8_lossy(&h[..100])
+            .trim_end_matches('\0')
+            .to_owned();
+        let size_field = String::from_utf8_lossy(&h[124..136]);
+        let size = u64::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
+            .unwrap_or(0) as usize;
+        let start = at + 512;
+        let end = (start + size).min(tar.len());
+        if h[156] == b'0' || h[156] == 0 {
+            out.push((name, tar[start..end].to_vec()));
+        }
+        at = start + size.div_ceil(512) * 512;
+    }
+    out
+}
+
+/// A package's index fields, from its control member.
+pub fn package(bytes: &[u8]) -> Result<Info, String> {
+    let members = members(bytes)?;
+    for (compressed, content) in &members {
+        let files = tar_files(content);
+        let Some((_, pkginfo)) = files.iter().find(|(n, _)| n == ".PKGINFO") else {
+            continue;
+        };
+        let mut info = Info {
+            checksum: format!(
+                "Q1{}",
+                base64::engine::general_purpose::STANDARD.encode(Sha1::digest(compressed))
+            ),
+            file_size: bytes.len() as u64,
+            ..Default::default()
+        };
+        for line in String::from_utf8_lossy(pkginfo).lines() {
+            let Some((k, v)) = line.split_once(" = ") else {
+                continue;
+            };
+            let v = v.to_owned();
+            match k {
+                "pkgname" => info.name = v,
+                "pkgver" => info.version = v,
+                "arch" => info.arch = v,
+                "size" => info.size = v.parse().unwrap_or(0),
+                "pkgdesc" => info.description = v,
+                "url" => info.url = v,
+                "license" => info.license = v,
+                "origin" => info.origin = v,
+                "maintainer" => info.maintainer = v,
+                "builddate" => info.builddate = v.parse().unwrap_or(0),
+                "commit" => info.commit = v,
+                "provider_priority" => info.provider_priority = v,
+                "depend" => info.depends.push(v),
+                "provides" => info.provides.push(v),
+                _ => {}
+            }
+        }
+        return Ok(info);
+    }
+    Err("no .PKGINFO in the package".into())
+}
+
+/// The records of an `APKINDEX.tar.gz`.
+pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
+    let mut out = Vec::new();
+    for (_, content) in members(bytes)? {
+        for (name, text) in tar_files(&content) {
+            if name != "APKINDEX" {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&text).into_owned();
+            for record in text.split("\n\n") {
+                let mut info = Info::default();
+                for line in record.lines() {
+                    let Some((k, v)) = line.split_once(':') else {
+                        continue;
+                    };
+                    let v = v.to_owned();
+                    match k {
+                        "C" => info.checksum = v,
+                        "P" => info.name = v,
+                        "V" => info.version = v,
+                        "A" => info.arch = v,
+                        "S" => info.file_size = v.parse().unwrap_or(0),
+                        "I" => info.size = v.parse().unwrap_or(0),
+                        "T" => info.description = v,
+                        "U" => info.url = v,
+                        "L" => info.license = v,
+                        "o" => info.origin = v,
+                        "m" => info.maintainer = v,
+                        "t" => info.builddate = v.parse().unwrap_or(0),
+                        "c" => info.commit = v,
+                        "k" => info.provider_priority = v,
+                        "D" => info.depends = v.split(' ').map(str::to_owned).collect(),
+                        "p" => info.provides = v.split(' ').map(str::to_owned).collect(),
+                        _ => {}
+                    }
+                }
+                if !info.name.is_empty() {
+                    out.push(info);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,175 @@
+//! `keygen`, `sign` and `index`, and the packaging step of `build`.
+
+use std::path::{Path, PathBuf};
+
+use melangec::apk::key::{self, Key};
+use melangec::apk::package::{self, Info};
+use melangec::apk::{gz, index, read, write_atomic};
+use melangec_compiler::metadata::PackageMeta;
+
+use crate::Failure;
+
+#[derive(clap::Args)]
+pub struct KeygenArgs {
+    /// Private key file to write; the public key goes to NAME.pub.
+    #[arg(default_value = "melange.rsa")]
+    name: PathBuf,
+    /// RSA modulus size in bits (2048 or more).
+    #[arg(long, default_value_t = 4096)]
+    key_size: usize,
+}
+
+#[derive(clap::Args)]
+pub struct SignArgs {
+    /// Private key (PKCS#1 or PKCS#8 PEM); signs as .SIGN.RSA256.<key file>.pub.
+    #[arg(long, default_value = "melange.rsa")]
+    signing_key: PathBuf,
+    /// Packages (.apk) or indexes (APKINDEX.tar.gz) to sign in place.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+#[derive(clap::Args)]
+pub struct IndexArgs {
+    /// Where to write the index.
+    #[arg(short, long, default_value = "APKINDEX.tar.gz")]
+    output: PathBuf,
+    /// Sign the index with this private key.
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// Merge the records of the index already at --output (same name and
+    /// version are replaced).
+    #[arg(short, long)]
+    merge: bool,
+    /// The packages.
+    #[arg(required = true)]
+    apks: Vec<PathBuf>,
+}
+
+pub fn keygen(args: KeygenArgs) -> Result<(), Failure> {
+    let (private, public) = key::generate(&args.name, args.key_size)?;
+    eprintln!("wrote {} and {}", private.display(), public.display());
+    Ok(())
+}
+
+fn read_file(p: &Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(p).map_err(|e| Failure::Message(format!("cannot read {}: {e}", p.display())))
+}
+
+/// Replaces any signature member with one made by `key`.
+fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
+    let members = read::members(bytes)?;
+    let unsigned: Vec<&[u8]> = members
+        .iter()
+        .filter(|(_, content)| {
+            !read::tar_files(content)
+                .first()
+                .is_some_and(|(n, _)| n.starts_with(".SIGN."))
+        })
+        .map(|(c, _)| *c)
+        .collect();
+    let first = *unsigned.first().ok_or("nothing to sign")?;
+    // A package signs its control member; an index, the whole unsigned file.
+    let is_index = read::tar_files(
+        &members
+            .iter()
+            .find(|(c, _)| *c == first)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default(),
+    )
+    .iter()
+    .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
+    let signed: Vec<u8> = if is_index {
+        unsigned.concat()
+    } else {
+        first.to_vec()
+    };
+    let signature = key.sign(&signed);
+    let mut tar = melangec::apk::tarball::Tar::new(epoch);
+    let name = key.entry_name();
+    tar.append(
+        melangec::apk::tarball::Entry {
+            path: &name,
+            kind: melangec::apk::tarball::REGULAR,
+            mode: 0o644,
+            size: signature.len() as u64,
+            link: "",
+            pax: Vec::new(),
+            owner_names: true,
+        },
+        &signature,
+    );
+    let mut out = gz::member(&tar.bytes);
+    for part in unsigned {
+        out.extend_from_slice(part);
+    }
+    Ok(out)
+}
+
+pub fn sign(args: SignArgs) -> Result<(), Failure> {
+    let key = Key::load(&args.signing_key)?;
+    let epoch = crate::source_date_epoch()?;
+    for f in &args.files {
+        let bytes = read_file(f)?;
+        let signed = resign(&bytes, &key, epoch).map_err(|e| format!("{}: {e}", f.display()))?;
+        write_atomic(f, &signed, 0o644)?;
+        eprintln!("signed {}", f.display());
+    }
+    Ok(())
+}
+
+pub fn index_cmd(args: IndexArgs) -> Result<(), Failure> {
+    let key = args.signing_key.as_deref().map(Key::load).transpose()?;
+    let mut infos = Vec::new();
+    if args.merge && args.output.exists() {
+        infos = read::index(&read_file(&args.output)?)?;
+    }
+    for apk in &args.apks {
+        let info =
+            read::package(&read_file(apk)?).map_err(|e| format!("{}: {e}", apk.display()))?;
+        infos.retain(|i: &Info| !(i.name == info.name && i.version == info.version));
+        infos.push(info);
+    }
+    let bytes = index::build(&infos, crate::source_date_epoch()?, key.as_ref());
+    write_atomic(&args.output, &bytes, 0o644)?;
+    eprintln!("wrote {} ({} packages)", args.output.display(), infos.len());
+    Ok(())
+}
+
+/// Packages every `melange-out/<name>` tree into `<out>/<arch>/`, then
+/// updates the index there; each file is written atomically.
+pub fn package_all(
+    tree: &Path,
+    metas: &[PackageMeta],
+    opts: &package::Options<'_>,
+    out_dir: &Path,
+    generate_index: bool,
+) -> Result<Vec<PathBuf>, Failure> {
+    let (arch, epoch, key) = (opts.arch, opts.epoch, opts.key);
+    let dir = out_dir.join(arch);
+    let mut built = Vec::new();
+    for meta in metas {
+        built.push(package::build(&tree.join(&meta.name), meta, opts)?);
+    }
+    let mut written = Vec::new();
+    for apk in &built {
+        let path = dir.join(&apk.file_name);
+        write_atomic(&path, &apk.bytes, 0o644)?;
+        written.push(path);
+    }
+    if generate_index {
+        let path = dir.join("APKINDEX.tar.gz");
+        let mut infos = if path.exists() {
+            read::index(&read_file(&path)?)?
+        } else {
+            Vec::new()
+        };
+        for apk in &built {
+            infos.retain(|i| !(i.name == apk.info.name && i.version == apk.info.version));
+            infos.push(apk.info.clone());
+        }
+        write_atomic(&path, &index::build(&infos, epoch, key), 0o644)?;
+        written.push(path);
+    }
+    Ok(written)
+}

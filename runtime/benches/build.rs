@@ -36,6 +36,8 @@ fn build(addr: &str, recipe: &Path, ws: &Path, epoch: &str) -> Duration {
         .arg(root().join("target/rootfs"))
         .arg("--workspace-dir")
         .arg(ws)
+        .arg("--out-dir")
+        .arg(ws.join("packages"))
         .args(["--buildkit-addr", addr, "--progress", "plain"])
         .env("SOURCE_DATE_EPOCH", epoch)
         .output()

@@ -64,6 +64,8 @@ fn build_on(addr: &str, recipe: &Path, ws: &Path, extra: &[&str]) -> Output {
         .arg(rootfs())
         .arg("--workspace-dir")
         .arg(ws)
+        .arg("--out-dir")
+        .arg(ws.join("packages"))
         .args(["--buildkit-addr", addr, "--progress", "plain"])
         .args(extra)
         .output()
@@ -272,6 +274,8 @@ fn ctrl_c_cancels_and_leaves_nothing() {
         .arg(rootfs())
         .arg("--workspace-dir")
         .arg(&ws)
+        .arg("--out-dir")
+        .arg(ws.join("packages"))
         .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -401,12 +405,7 @@ fn subpackages_become_signed_reproducible_apks_and_an_index() {
             &daemon(),
             "with-subpackage.yaml",
             &ws,
-            &[
-                "--signing-key",
-                key.to_str().unwrap(),
-                "--out-dir",
-                packages.to_str().unwrap(),
-            ],
+            &["--signing-key", key.to_str().unwrap()],
         );
         ok(&out);
         let dir = packages.join("x86_64");

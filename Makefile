@@ -40,6 +40,7 @@ golden:
 bench: build rootfs
 	$(CARGO) bench -p melangec-compiler --bench compile
 	$(CARGO) bench -p melangec --bench build
+	$(CARGO) bench -p melangec --bench package
 
 # cargo-fuzz needs nightly features; the stable toolchain allows them here.
 fuzz:

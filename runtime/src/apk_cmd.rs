@@ -98,8 +98,9 @@ fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
             owner_names: true,
         },
         &signature,
-    );
-    let mut out = gz::member(&tar.bytes);
+    )
+    .map_err(|e| e.to_string())?;
+    let mut out = gz::member(tar.bytes());
     for part in unsigned {
         out.extend_from_slice(part);
     }
@@ -154,7 +155,7 @@ pub fn package_all(
     let mut written = Vec::new();
     for apk in &built {
         let path = dir.join(&apk.file_name);
-        write_atomic(&path, &apk.bytes, 0o644)?;
+        apk.write_to(&path)?;
         written.push(path);
     }
     if generate_index {

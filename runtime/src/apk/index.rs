@@ -69,9 +69,10 @@ pub fn build(packages: &[Info], epoch: u64, key: Option<&Key>) -> Vec<u8> {
             owner_names: false,
         },
         text.as_bytes(),
-    );
-    tar.finish();
-    let unsigned = gz::member(&tar.bytes);
+    )
+    .expect("writing to memory");
+    tar.finish().expect("writing to memory");
+    let unsigned = gz::member(tar.bytes());
     let mut out = Vec::new();
     if let Some(key) = key {
         let signature = key.sign(&unsigned);
@@ -88,8 +89,9 @@ pub fn build(packages: &[Info], epoch: u64, key: Option<&Key>) -> Vec<u8> {
                 owner_names: true,
             },
             &signature,
-        );
-        out.extend_from_slice(&gz::member(&sig.bytes));
+        )
+        .expect("writing to memory");
+        out.extend_from_slice(&gz::member(sig.bytes()));
     }
     out.extend_from_slice(&unsigned);
     out

@@ -4,8 +4,9 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use melangec_compiler::metadata::PackageMeta;
@@ -17,11 +18,74 @@ use super::key::Key;
 use super::sca::{self, File};
 use super::tarball::{Entry, Tar, DIRECTORY, HARDLINK, REGULAR, SYMLINK};
 
-/// A built package and what the index needs from it.
+/// A built package and what the index needs from it. The data member is
+/// streamed to a temporary file, so memory stays flat however big the tree.
 pub struct Apk {
     pub file_name: String,
-    pub bytes: Vec<u8>,
+    /// Signature (if any) and control members.
+    head: Vec<u8>,
+    data: TempFile,
     pub info: Info,
+}
+
+/// A file removed when dropped.
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+impl Apk {
+    /// The whole package in memory (for tests and small packages).
+    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+        let mut out = self.head.clone();
+        let mut f = std::fs::File::open(&self.data.0).map_err(|e| e.to_string())?;
+        std::io::Read::read_to_end(&mut f, &mut out).map_err(|e| e.to_string())?;
+        Ok(out)
+    }
+
+    /// Writes the package to `path` through a temporary file renamed into
+    /// place.
+    pub fn write_to(&self, path: &Path) -> Result<(), String> {
+        let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir).map_err(fail)?;
+        let tmp = dir.join(format!(".{}.tmp-{}", self.file_name, std::process::id()));
+        let result = (|| {
+            let mut out = std::fs::File::create(&tmp)?;
+            out.write_all(&self.head)?;
+            std::io::copy(&mut std::fs::File::open(&self.data.0)?, &mut out)?;
+            out.sync_all()?;
+            std::fs::rename(&tmp, path)
+        })();
+        if let Err(e) = result {
+            let _ = std::fs::remove_file(&tmp);
+            return Err(fail(e));
+        }
+        Ok(())
+    }
+}
+
+/// Counts, hashes and passes on what is written through it.
+struct Hashing<W> {
+    inner: W,
+    sha256: Sha256,
+    len: u64,
+}
+
+impl<W: Write> Write for Hashing<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.sha256.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The fields of `.PKGINFO` the index repeats.
@@ -50,7 +114,8 @@ struct Walked {
     path: String,
     kind: u8,
     mode: u32,
-    data: Vec<u8>,
+    /// Regular files: where the content is read from, when written.
+    source: PathBuf,
     link: String,
 }
 
@@ -84,7 +149,7 @@ fn walk(
                 path: path.clone(),
                 kind: DIRECTORY,
                 mode,
-                data: Vec::new(),
+                source: PathBuf::new(),
                 link: String::new(),
             });
             walk(&full, &path, out, inodes)?;
@@ -97,7 +162,7 @@ fn walk(
                 path,
                 kind: SYMLINK,
                 mode: 0o777,
-                data: Vec::new(),
+                source: PathBuf::new(),
                 link: target,
             });
         } else if ft.is_file() {
@@ -108,19 +173,18 @@ fn walk(
                         path,
                         kind: HARDLINK,
                         mode,
-                        data: Vec::new(),
+                        source: PathBuf::new(),
                         link: first.clone(),
                     });
                     continue;
                 }
                 inodes.insert(key, path.clone());
             }
-            let data = std::fs::read(&full).map_err(io)?;
             out.push(Walked {
                 path,
                 kind: REGULAR,
                 mode,
-                data,
+                source: full,
                 link: String::new(),
             });
         } else {
@@ -148,24 +212,42 @@ pub struct Options<'a> {
     pub key: Option<&'a Key>,
 }
 
+static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
 pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk, String> {
     let mut entries = Vec::new();
     if tree.is_dir() {
         walk(tree, "", &mut entries, &mut HashMap::new())?;
     }
 
-    // Data segment.
-    let mut data = Tar::new(opts.epoch);
+    // Data segment, streamed: tar into gzip into a hashed temporary file.
+    let temp = TempFile(std::env::temp_dir().join(format!(
+        "melangec-{}-{}-{}.data.gz",
+        meta.name,
+        std::process::id(),
+        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    )));
+    let io = |e: std::io::Error| format!("packaging {}: {e}", meta.name);
+    let file = std::fs::File::create(&temp.0).map_err(io)?;
+    let sink = Hashing {
+        inner: std::io::BufWriter::with_capacity(1 << 20, file),
+        sha256: Sha256::new(),
+        len: 0,
+    };
+    let mut data = Tar::into_writer(gz::ParallelEncoder::new(sink).map_err(io)?, opts.epoch);
+    let mut analysis = sca::Analysis::new(&meta.version, meta.no_commands);
     let mut size: u64 = 0;
     for e in &entries {
         let mut pax = Vec::new();
+        let mut content = Vec::new();
         match e.kind {
             REGULAR => {
+                content = std::fs::read(&e.source).map_err(io)?;
                 pax.push((
                     "APK-TOOLS.checksum.SHA1".to_owned(),
-                    hex(&Sha1::digest(&e.data)).into_bytes(),
+                    hex(&Sha1::digest(&content)).into_bytes(),
                 ));
-                size += e.data.len() as u64;
+                size += content.len() as u64;
             }
             SYMLINK => {
                 pax.push((
@@ -175,38 +257,40 @@ pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk,
             }
             _ => {}
         }
+        if e.kind == REGULAR || e.kind == SYMLINK {
+            analysis.add(&File {
+                path: &e.path,
+                mode: e.mode,
+                is_symlink: e.kind == SYMLINK,
+                data: &content,
+            });
+        }
         data.append(
             Entry {
                 path: &e.path,
                 kind: e.kind,
                 mode: e.mode,
-                size: e.data.len() as u64,
+                size: content.len() as u64,
                 link: &e.link,
                 pax,
                 owner_names: true,
             },
-            &e.data,
-        );
+            &content,
+        )
+        .map_err(io)?;
     }
-    data.finish();
-    let data_gz = gz::member(&data.bytes);
-    let datahash = hex(&Sha256::digest(&data_gz));
+    data.finish().map_err(io)?;
+    let mut sink = data.out.finish().map_err(io)?;
+    sink.flush().map_err(io)?;
+    let datahash = hex(&sink.sha256.finalize_reset());
+    let data_len = sink.len;
+    drop(sink);
     if size == 0 && (!entries.is_empty() || !meta.scripts.is_empty()) {
         size = 1;
     }
 
     // Dependencies: declared, then found, sorted and each once.
-    let files: Vec<File<'_>> = entries
-        .iter()
-        .filter(|e| e.kind == REGULAR || e.kind == SYMLINK)
-        .map(|e| File {
-            path: &e.path,
-            mode: e.mode,
-            is_symlink: e.kind == SYMLINK,
-            data: &e.data,
-        })
-        .collect();
-    let found = sca::analyse(&files, &meta.version, meta.no_commands);
+    let found = analysis.finish();
     let mut provides: BTreeSet<String> = meta.provides.iter().cloned().collect();
     if !meta.no_provides {
         provides.extend(found.provides);
@@ -284,26 +368,28 @@ pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk,
         )
         .collect();
     for (name, mode, bytes) in files {
-        control.append(
-            Entry {
-                path: name,
-                kind: REGULAR,
-                mode,
-                size: bytes.len() as u64,
-                link: "",
-                pax: Vec::new(),
-                owner_names: true,
-            },
-            bytes,
-        );
+        control
+            .append(
+                Entry {
+                    path: name,
+                    kind: REGULAR,
+                    mode,
+                    size: bytes.len() as u64,
+                    link: "",
+                    pax: Vec::new(),
+                    owner_names: true,
+                },
+                bytes,
+            )
+            .expect("writing to memory");
     }
-    let control_gz = gz::member(&control.bytes);
+    let control_gz = gz::member(control.bytes());
     info.checksum = format!(
         "Q1{}",
         base64::engine::general_purpose::STANDARD.encode(Sha1::digest(&control_gz))
     );
 
-    let mut bytes = Vec::new();
+    let mut head = Vec::new();
     if let Some(key) = opts.key {
         let signature = key.sign(&control_gz);
         let mut sig = Tar::new(opts.epoch);
@@ -319,15 +405,16 @@ pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk,
                 owner_names: true,
             },
             &signature,
-        );
-        bytes.extend_from_slice(&gz::member(&sig.bytes));
+        )
+        .expect("writing to memory");
+        head.extend_from_slice(&gz::member(sig.bytes()));
     }
-    bytes.extend_from_slice(&control_gz);
-    bytes.extend_from_slice(&data_gz);
-    info.file_size = bytes.len() as u64;
+    head.extend_from_slice(&control_gz);
+    info.file_size = head.len() as u64 + data_len;
     Ok(Apk {
         file_name: format!("{}-{}.apk", meta.name, meta.version),
-        bytes,
+        head,
+        data: temp,
         info,
     })
 }

@@ -31,18 +31,42 @@ pub struct File<'a> {
 }
 
 pub fn analyse(files: &[File<'_>], version: &str, no_commands: bool) -> Found {
-    let mut found = Found::default();
-    let mut needed = BTreeSet::new();
+    let mut a = Analysis::new(version, no_commands);
     for f in files {
+        a.add(f);
+    }
+    a.finish()
+}
+
+/// Files added one at a time, so their contents need not all be in memory.
+pub struct Analysis {
+    version: String,
+    no_commands: bool,
+    found: Found,
+    needed: BTreeSet<String>,
+}
+
+impl Analysis {
+    pub fn new(version: &str, no_commands: bool) -> Analysis {
+        Analysis {
+            version: version.to_owned(),
+            no_commands,
+            found: Found::default(),
+            needed: BTreeSet::new(),
+        }
+    }
+
+    pub fn add(&mut self, f: &File<'_>) {
+        let (found, needed, version) = (&mut self.found, &mut self.needed, &self.version);
         let in_bin = BIN_DIRS.iter().find(|d| f.path.starts_with(**d));
         if let Some(dir) = in_bin {
             let name = &f.path[dir.len()..];
-            if !no_commands && !name.contains('/') && (f.is_symlink || f.mode & 0o111 != 0) {
+            if !self.no_commands && !name.contains('/') && (f.is_symlink || f.mode & 0o111 != 0) {
                 found.provides.insert(format!("cmd:{name}={version}"));
             }
         }
         if f.is_symlink {
-            continue;
+            return;
         }
         if let Some(dir) = PC_DIRS.iter().find(|d| f.path.starts_with(**d)) {
             let name = &f.path[dir.len()..];
@@ -71,25 +95,29 @@ pub fn analyse(files: &[File<'_>], version: &str, no_commands: bool) -> Found {
             }
         }
         if f.data.starts_with(b"\x7fELF") {
-            elf_deps(f.data, &mut found, &mut needed);
+            elf_deps(f.data, found, needed);
         } else if in_bin.is_some() && f.mode & 0o111 != 0 && f.data.starts_with(b"#!") {
             if let Some(interp) = shebang(f.data) {
                 needed.insert(format!("cmd:{interp}"));
             }
         }
     }
-    // What the package provides itself is not a dependency.
-    for n in needed {
-        let name = n.split('=').next().unwrap_or(&n).to_owned();
-        let own = found
-            .provides
-            .iter()
-            .any(|p| p.split('=').next() == Some(name.as_str()));
-        if !own {
-            found.depends.insert(n);
+
+    /// What the package provides itself is not a dependency.
+    pub fn finish(self) -> Found {
+        let mut found = self.found;
+        for n in self.needed {
+            let name = n.split('=').next().unwrap_or(&n).to_owned();
+            let own = found
+                .provides
+                .iter()
+                .any(|p| p.split('=').next() == Some(name.as_str()));
+            if !own {
+                found.depends.insert(n);
+            }
         }
+        found
     }
-    found
 }
 
 /// The interpreter named by `#!`, through `env`.

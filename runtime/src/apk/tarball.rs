@@ -4,6 +4,7 @@
 //! of an APK must not carry one.
 
 use std::fmt::Write as _;
+use std::io::{self, Write};
 
 pub const REGULAR: u8 = b'0';
 pub const HARDLINK: u8 = b'1';
@@ -23,12 +24,14 @@ pub struct Entry<'a> {
     pub owner_names: bool,
 }
 
-#[derive(Default)]
-pub struct Tar {
-    pub bytes: Vec<u8>,
+/// A tar stream into `W` (memory by default).
+pub struct Tar<W: Write = Vec<u8>> {
+    pub out: W,
     pub mtime: u64,
     /// Whether the entry being written names its owner `root`.
     names: bool,
+    /// Bytes written so far, for padding to whole records.
+    len: u64,
 }
 
 fn octal(field: &mut [u8], value: u64) {
@@ -45,14 +48,39 @@ fn put(field: &mut [u8], s: &[u8]) {
 
 impl Tar {
     pub fn new(mtime: u64) -> Tar {
+        Tar::into_writer(Vec::new(), mtime)
+    }
+
+    /// The archive so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.out
+    }
+}
+
+impl<W: Write> Tar<W> {
+    pub fn into_writer(out: W, mtime: u64) -> Tar<W> {
         Tar {
-            bytes: Vec::new(),
+            out,
             mtime,
             names: true,
+            len: 0,
         }
     }
 
-    fn header(&mut self, name: &[u8], kind: u8, mode: u32, size: u64, link: &[u8], pax: bool) {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.len += bytes.len() as u64;
+        self.out.write_all(bytes)
+    }
+
+    fn header(
+        &mut self,
+        name: &[u8],
+        kind: u8,
+        mode: u32,
+        size: u64,
+        link: &[u8],
+        pax: bool,
+    ) -> io::Result<()> {
         // PAX blocks carry zero times and no owner names, as Go writes them.
         let (mtime, names) = if pax {
             (0, false)
@@ -78,18 +106,19 @@ impl Tar {
         let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
         let s = format!("{sum:06o}\0 ");
         h[148..156].copy_from_slice(s.as_bytes());
-        self.bytes.extend_from_slice(&h);
+        self.write(&h)
     }
 
-    fn pad(&mut self) {
-        let rem = self.bytes.len() % 512;
+    fn pad(&mut self) -> io::Result<()> {
+        let rem = (self.len % 512) as usize;
         if rem != 0 {
-            self.bytes.resize(self.bytes.len() + 512 - rem, 0);
+            self.write(&[0u8; 512][..512 - rem])?;
         }
+        Ok(())
     }
 
     /// Appends an entry; `data` is its content (regular files only).
-    pub fn append(&mut self, mut e: Entry<'_>, data: &[u8]) {
+    pub fn append(&mut self, mut e: Entry<'_>, data: &[u8]) -> io::Result<()> {
         if e.path.len() > 100 {
             e.pax.push(("path".into(), e.path.as_bytes().to_vec()));
         }
@@ -117,9 +146,9 @@ impl Tar {
                 None => (String::new(), e.path),
             };
             let name = format!("{dir}PaxHeaders.0/{base}");
-            self.header(name.as_bytes(), PAX, 0, records.len() as u64, b"", true);
-            self.bytes.extend_from_slice(&records);
-            self.pad();
+            self.header(name.as_bytes(), PAX, 0, records.len() as u64, b"", true)?;
+            self.write(&records)?;
+            self.pad()?;
         }
         self.names = e.owner_names;
         self.header(
@@ -129,14 +158,14 @@ impl Tar {
             e.size,
             e.link.as_bytes(),
             false,
-        );
-        self.bytes.extend_from_slice(data);
-        self.pad();
+        )?;
+        self.write(data)?;
+        self.pad()
     }
 
     /// The two zero records that end a complete archive.
-    pub fn finish(&mut self) {
-        self.bytes.resize(self.bytes.len() + 1024, 0);
+    pub fn finish(&mut self) -> io::Result<()> {
+        self.write(&[0u8; 1024])
     }
 }
 
@@ -161,11 +190,12 @@ mod tests {
                 owner_names: true,
             },
             b"hi",
-        );
-        let records = &t.bytes[512..512 + 68];
+        )
+        .unwrap();
+        let records = &t.bytes()[512..512 + 68];
         assert_eq!(&records[..3], b"68 ");
         assert_eq!(records[67], b'\n');
-        assert_eq!(&t.bytes[0..27], b"usr/bin/PaxHeaders.0/hello\0");
-        assert_eq!(t.bytes.len(), 512 * 4);
+        assert_eq!(&t.bytes()[0..27], b"usr/bin/PaxHeaders.0/hello\0");
+        assert_eq!(t.bytes().len(), 512 * 4);
     }
 }

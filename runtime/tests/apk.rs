@@ -78,7 +78,9 @@ fn a_signed_package_passes_gzip_tar_and_openssl() {
         namespace: "test",
         key: Some(&key),
     };
-    let apk = package::build(&dir.join("pkg"), &meta("pkg"), &opts).unwrap();
+    let mut with_script = meta("pkg");
+    with_script.scripts = vec![(".post-install".into(), "#!/bin/sh\necho installed\n".into())];
+    let apk = package::build(&dir.join("pkg"), &with_script, &opts).unwrap();
     let file = dir.join(&apk.file_name);
     apk.write_to(&file).unwrap();
     let bytes = std::fs::read(&file).unwrap();
@@ -89,6 +91,14 @@ fn a_signed_package_passes_gzip_tar_and_openssl() {
     let names: Vec<&str> = listing.lines().collect();
     assert_eq!(names[0], ".SIGN.RSA256.test.rsa.pub");
     assert_eq!(names[1], ".PKGINFO");
+    assert_eq!(names[2], ".post-install");
+    let verbose = run(Command::new("tar").arg("-tvzf").arg(&file));
+    assert!(
+        verbose
+            .lines()
+            .any(|l| l.starts_with("-rwxr-xr-x root/root") && l.ends_with(".post-install")),
+        "{verbose}"
+    );
     assert!(
         names.contains(&"usr/share/empty/") || names.contains(&"usr/share/empty"),
         "{names:?}"

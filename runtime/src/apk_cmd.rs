@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use melangec::apk::key::{self, Key};
 use melangec::apk::package::{self, Info};
-use melangec::apk::{gz, index, read, write_atomic};
+use melangec::apk::{index, read, write_atomic};
 use melangec_compiler::metadata::PackageMeta;
 
 use crate::Failure;
@@ -84,23 +84,7 @@ fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
     } else {
         first.to_vec()
     };
-    let signature = key.sign(&signed);
-    let mut tar = melangec::apk::tarball::Tar::new(epoch);
-    let name = key.entry_name();
-    tar.append(
-        melangec::apk::tarball::Entry {
-            path: &name,
-            kind: melangec::apk::tarball::REGULAR,
-            mode: 0o644,
-            size: signature.len() as u64,
-            link: "",
-            pax: Vec::new(),
-            owner_names: true,
-        },
-        &signature,
-    )
-    .map_err(|e| e.to_string())?;
-    let mut out = gz::member(tar.bytes());
+    let mut out = key.signature_member(&signed, epoch);
     for part in unsigned {
         out.extend_from_slice(part);
     }

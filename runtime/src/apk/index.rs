@@ -75,23 +75,7 @@ pub fn build(packages: &[Info], epoch: u64, key: Option<&Key>) -> Vec<u8> {
     let unsigned = gz::member(tar.bytes());
     let mut out = Vec::new();
     if let Some(key) = key {
-        let signature = key.sign(&unsigned);
-        let mut sig = Tar::new(epoch);
-        let name = key.entry_name();
-        sig.append(
-            Entry {
-                path: &name,
-                kind: REGULAR,
-                mode: 0o644,
-                size: signature.len() as u64,
-                link: "",
-                pax: Vec::new(),
-                owner_names: true,
-            },
-            &signature,
-        )
-        .expect("writing to memory");
-        out.extend_from_slice(&gz::member(sig.bytes()));
+        out.extend_from_slice(&key.signature_member(&unsigned, epoch));
     }
     out.extend_from_slice(&unsigned);
     out

@@ -10,6 +10,9 @@ use rsa::signature::{SignatureEncoding, Signer};
 use rsa::RsaPrivateKey;
 use sha2::Sha256;
 
+use super::gz;
+use super::tarball::{Entry, Tar, REGULAR};
+
 pub struct Key {
     key: RsaPrivateKey,
     /// The public key's file name, which names the signature entry.
@@ -42,6 +45,28 @@ impl Key {
     pub fn sign(&self, data: &[u8]) -> Vec<u8> {
         let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(self.key.clone());
         signer.sign(data).to_vec()
+    }
+
+    /// The gzip member that signs `data`: one `.SIGN.RSA256.<key>` entry, no
+    /// end-of-archive, as packages and indexes both carry it.
+    pub fn signature_member(&self, data: &[u8], epoch: u64) -> Vec<u8> {
+        let signature = self.sign(data);
+        let name = self.entry_name();
+        let mut tar = Tar::new(epoch);
+        tar.append(
+            Entry {
+                path: &name,
+                kind: REGULAR,
+                mode: 0o644,
+                size: signature.len() as u64,
+                link: "",
+                pax: Vec::new(),
+                owner_names: true,
+            },
+            &signature,
+        )
+        .expect("writing to memory");
+        gz::member(tar.bytes())
     }
 }
 

@@ -391,23 +391,7 @@ pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk,
 
     let mut head = Vec::new();
     if let Some(key) = opts.key {
-        let signature = key.sign(&control_gz);
-        let mut sig = Tar::new(opts.epoch);
-        let name = key.entry_name();
-        sig.append(
-            Entry {
-                path: &name,
-                kind: REGULAR,
-                mode: 0o644,
-                size: signature.len() as u64,
-                link: "",
-                pax: Vec::new(),
-                owner_names: true,
-            },
-            &signature,
-        )
-        .expect("writing to memory");
-        head.extend_from_slice(&gz::member(sig.bytes()));
+        head.extend_from_slice(&key.signature_member(&control_gz, opts.epoch));
     }
     head.extend_from_slice(&control_gz);
     info.file_size = head.len() as u64 + data_len;

@@ -2,5 +2,6 @@
 
 pub mod apk;
 pub mod buildkit;
+pub mod repo;
 pub mod status_view;
 pub mod transfer;

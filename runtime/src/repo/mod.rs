@@ -1,0 +1,6 @@
+//! APK repositories as build environments come from: versions, constraints
+//! and the resolver.
+
+pub mod constraint;
+pub mod resolve;
+pub mod version;

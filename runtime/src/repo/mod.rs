@@ -2,5 +2,6 @@
 //! and the resolver.
 
 pub mod constraint;
+pub mod index;
 pub mod resolve;
 pub mod version;

@@ -1,0 +1,220 @@
+//! Reading a repository's `<repo>/<arch>/APKINDEX.tar.gz` from a directory
+//! or over plain http, and checking its signature against a keyring.
+
+use std::path::{Path, PathBuf};
+
+use rsa::pkcs1v15::{Signature, VerifyingKey};
+use rsa::pkcs8::DecodePublicKey;
+use rsa::signature::Verifier;
+use rsa::RsaPublicKey;
+use sha1::Sha1;
+use sha2::Sha256;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::apk::package::Info;
+use crate::apk::read;
+
+/// A repository's index, verified, with where it came from.
+pub struct Index {
+    pub repository: String,
+    pub packages: Vec<Info>,
+    /// The key that signed it.
+    pub signed_by: String,
+}
+
+/// `<repo>/<arch>/APKINDEX.tar.gz`: a local path (or `file://`), or `http://`.
+pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, String> {
+    let repo = repository.trim_end_matches('/');
+    if let Some(rest) = repo.strip_prefix("http://") {
+        return http_get(rest, &format!("{arch}/APKINDEX.tar.gz")).await;
+    }
+    if repo.starts_with("https://") {
+        return Err(format!(
+            "{repo}: https repositories are not supported yet; use http:// or a local path"
+        ));
+    }
+    let dir = PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo));
+    let path = dir.join(arch).join("APKINDEX.tar.gz");
+    tokio::fs::read(&path)
+        .await
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A plain HTTP/1.1 GET (loopback test repositories, mirrors on a LAN).
+async fn http_get(host_and_path: &str, file: &str) -> Result<Vec<u8>, String> {
+    let (host, base) = host_and_path.split_once('/').unwrap_or((host_and_path, ""));
+    let path = if base.is_empty() {
+        format!("/{file}")
+    } else {
+        format!("/{base}/{file}")
+    };
+    let addr = if host.contains(':') {
+        host.to_owned()
+    } else {
+        format!("{host}:80")
+    };
+    let fail = |e: std::io::Error| format!("http://{host}{path}: {e}");
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.map_err(fail)?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: melangec\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.map_err(fail)?;
+    let mut response = Vec::new();
+    stream.read_to_end(&mut response).await.map_err(fail)?;
+    let split = response
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("http://{host}{path}: malformed response"))?;
+    let head = String::from_utf8_lossy(&response[..split]).into_owned();
+    let status = head.lines().next().unwrap_or("");
+    if status.split_whitespace().nth(1) != Some("200") {
+        return Err(format!("http://{host}{path}: {status}"));
+    }
+    let body = response[split + 4..].to_vec();
+    if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        return dechunk(&body).ok_or_else(|| format!("http://{host}{path}: bad chunked body"));
+    }
+    Ok(body)
+}
+
+fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        body = &body[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(body.get(..size)?);
+        body = body.get(size + 2..)?;
+    }
+}
+
+/// Checks the index's signature with a key from `keyring` (public key files
+/// named as the signature entry names them) and reads its records.
+pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Index, String> {
+    let members = read::members(bytes).map_err(|e| format!("{repository}: {e}"))?;
+    let Some((sig_member, sig_content)) = members.first() else {
+        return Err(format!("{repository}: empty index"));
+    };
+    let signatures = read::tar_files(sig_content);
+    let signed = &bytes[sig_member.len()..];
+    let mut tried = Vec::new();
+    for (name, signature) in signatures.iter().filter(|(n, _)| n.starts_with(".SIGN.")) {
+        let Some((alg, key_name)) = name[".SIGN.".len()..].split_once('.') else {
+            continue;
+        };
+        let Some(key_path) = keyring.iter().find(|k| file_name(k) == key_name) else {
+            tried.push(key_name.to_owned());
+            continue;
+        };
+        let pem = std::fs::read_to_string(key_path)
+            .map_err(|e| format!("cannot read key {}: {e}", key_path.display()))?;
+        let key = RsaPublicKey::from_public_key_pem(&pem)
+            .map_err(|e| format!("{} is not an RSA public key: {e}", key_path.display()))?;
+        let sig = Signature::try_from(signature.as_slice()).map_err(|e| e.to_string())?;
+        let ok = match alg {
+            "RSA256" => VerifyingKey::<Sha256>::new(key)
+                .verify(signed, &sig)
+                .is_ok(),
+            "RSA" => VerifyingKey::<Sha1>::new(key).verify(signed, &sig).is_ok(),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "{repository}: the index signature by {key_name} does not verify"
+            ));
+        }
+        let packages = read::index(signed).map_err(|e| format!("{repository}: {e}"))?;
+        return Ok(Index {
+            repository: repository.to_owned(),
+            packages,
+            signed_by: key_name.to_owned(),
+        });
+    }
+    Err(format!(
+        "{repository}: the index is not signed by any key in the keyring{}",
+        if tried.is_empty() {
+            String::new()
+        } else {
+            format!(" (signed by {})", tried.join(", "))
+        }
+    ))
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apk::key::{self, Key};
+    use crate::apk::package::Info;
+
+    #[tokio::test]
+    async fn signed_indexes_verify_from_a_directory_and_over_http() {
+        let dir = std::env::temp_dir().join(format!("melangec-index-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("repo/x86_64")).unwrap();
+        let (private, public) = key::generate(&dir.join("repo.rsa"), 2048).unwrap();
+        let (_, other) = key::generate(&dir.join("other.rsa"), 2048).unwrap();
+        let key = Key::load(&private).unwrap();
+        let info = Info {
+            name: "busybox".into(),
+            version: "1.37-r0".into(),
+            checksum: "Q1abc=".into(),
+            ..Default::default()
+        };
+        let bytes = crate::apk::index::build(std::slice::from_ref(&info), 0, Some(&key));
+        std::fs::write(dir.join("repo/x86_64/APKINDEX.tar.gz"), &bytes).unwrap();
+
+        let repo = dir.join("repo").to_string_lossy().into_owned();
+        let fetched = fetch(&repo, "x86_64").await.unwrap();
+        let index = verify(&repo, &fetched, &[public.clone()]).unwrap();
+        assert_eq!(index.packages[0].name, "busybox");
+        assert_eq!(index.signed_by, "repo.rsa.pub");
+        let err = verify(&repo, &fetched, &[other]).err().unwrap();
+        assert!(err.contains("not signed by any key"), "{err}");
+        let mut tampered = fetched.clone();
+        let last = tampered.len() - 9;
+        tampered[last] ^= 1;
+        assert!(verify(&repo, &tampered, &[public.clone()]).is_err());
+
+        // The same over http from a one-shot loopback server.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let served = bytes.clone();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf).await.unwrap();
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                served.len()
+            );
+            s.write_all(head.as_bytes()).await.unwrap();
+            s.write_all(&served).await.unwrap();
+        });
+        let over_http = fetch(&format!("http://127.0.0.1:{port}/"), "x86_64")
+            .await
+            .unwrap();
+        assert_eq!(over_http, bytes);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn chunked_bodies() {
+        assert_eq!(
+            dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
+            b"abcde"
+        );
+    }
+}

@@ -178,7 +178,7 @@ mod tests {
 
         let repo = dir.join("repo").to_string_lossy().into_owned();
         let fetched = fetch(&repo, "x86_64").await.unwrap();
-        let index = verify(&repo, &fetched, &[public.clone()]).unwrap();
+        let index = verify(&repo, &fetched, std::slice::from_ref(&public)).unwrap();
         assert_eq!(index.packages[0].name, "busybox");
         assert_eq!(index.signed_by, "repo.rsa.pub");
         let err = verify(&repo, &fetched, &[other]).err().unwrap();
@@ -186,7 +186,7 @@ mod tests {
         let mut tampered = fetched.clone();
         let last = tampered.len() - 9;
         tampered[last] ^= 1;
-        assert!(verify(&repo, &tampered, &[public.clone()]).is_err());
+        assert!(verify(&repo, &tampered, std::slice::from_ref(&public)).is_err());
 
         // The same over http from a one-shot loopback server.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -3,7 +3,7 @@
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build test lint golden bench fuzz book demo clean rootfs docker
+.PHONY: all build test lint golden bench fuzz book demo clean rootfs docker test-repo
 
 # Where integration tests find BuildKit (Docker Engine's embedded one by default).
 MELANGEC_TEST_BUILDKIT ?= docker:///var/run/docker.sock
@@ -16,13 +16,18 @@ build:
 
 # The test command CI runs: unit, golden, corpus, determinism and CLI tests,
 # and builds on a real BuildKit in a busybox root filesystem.
-test: rootfs
+test: rootfs test-repo
 	$(CARGO) fmt --all -- --check
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
 
 # The test build environment: Debian's busybox-static in target/rootfs.
 rootfs:
 	.ci/rootfs target/rootfs
+
+# A signed APK repository made from Debian packages, in target/test-repo.
+test-repo:
+	$(CARGO) build -p melangec --locked
+	MELANGEC=target/debug/melangec .ci/test-repo target/test-repo
 
 # Docker Engine from Debian, started if it is not running.
 docker:

@@ -46,6 +46,67 @@ pub struct IndexArgs {
     apks: Vec<PathBuf>,
 }
 
+#[derive(clap::Args)]
+pub struct PackageArgs {
+    /// The tree to package (it becomes the package's root).
+    dir: PathBuf,
+    #[arg(long)]
+    name: String,
+    /// Full version, `<version>-r<epoch>`.
+    #[arg(long)]
+    version: String,
+    #[arg(long, default_value = "x86_64")]
+    arch: String,
+    #[arg(long, default_value = "")]
+    description: String,
+    #[arg(long, default_value = "")]
+    license: String,
+    /// Source package name (default: the package name).
+    #[arg(long)]
+    origin: Option<String>,
+    /// Dependencies besides the ones found in the files.
+    #[arg(long, value_delimiter = ',')]
+    depends: Vec<String>,
+    /// Provides besides the ones found in the files.
+    #[arg(long, value_delimiter = ',')]
+    provides: Vec<String>,
+    #[arg(long)]
+    provider_priority: Option<String>,
+    #[arg(long)]
+    signing_key: Option<PathBuf>,
+    /// The package goes to OUT/<arch>/.
+    #[arg(long, default_value = "packages")]
+    out_dir: PathBuf,
+}
+
+/// Packages a directory as it is: how test repositories are made from other
+/// distributions' packages.
+pub fn package_dir(args: PackageArgs) -> Result<(), Failure> {
+    let key = args.signing_key.as_deref().map(Key::load).transpose()?;
+    let meta = PackageMeta {
+        name: args.name.clone(),
+        version: args.version,
+        origin: args.origin.unwrap_or(args.name),
+        description: args.description,
+        license: args.license,
+        depends: args.depends,
+        provides: args.provides,
+        provider_priority: args.provider_priority.unwrap_or_default(),
+        ..Default::default()
+    };
+    let opts = package::Options {
+        arch: &args.arch,
+        epoch: crate::source_date_epoch()?,
+        namespace: "",
+        key: key.as_ref(),
+    };
+    let apk = package::build(&args.dir, &meta, &opts)?;
+    let path = args.out_dir.join(&args.arch).join(&apk.file_name);
+    apk.write_to(&path)?;
+    eprintln!("wrote {}", path.display());
+    Ok(())
+}
+
 pub fn keygen(args: KeygenArgs) -> Result<(), Failure> {
     let (private, public) = key::generate(&args.name, args.key_size)?;
     eprintln!("wrote {} and {}", private.display(), public.display());

@@ -45,6 +45,8 @@ enum Command {
     Sign(apk_cmd::SignArgs),
     /// Write an APKINDEX.tar.gz for packages.
     Index(apk_cmd::IndexArgs),
+    /// Package a directory as it is into an .apk (for test repositories).
+    Package(Box<apk_cmd::PackageArgs>),
 }
 
 #[derive(clap::Args)]
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Keygen(args) => apk_cmd::keygen(args),
         Command::Sign(args) => apk_cmd::sign(args),
         Command::Index(args) => apk_cmd::index_cmd(args),
+        Command::Package(args) => apk_cmd::package_dir(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -3,6 +3,7 @@
 mod apk_cmd;
 mod atomic;
 mod build_cmd;
+mod lock_cmd;
 mod pipeline_dirs;
 mod pipelines;
 mod recipe_args;
@@ -45,6 +46,8 @@ enum Command {
     Sign(apk_cmd::SignArgs),
     /// Write an APKINDEX.tar.gz for packages.
     Index(apk_cmd::IndexArgs),
+    /// Resolve the build environment and write <recipe>.lock.yaml.
+    Lock(Box<lock_cmd::LockArgs>),
     /// Package a directory as it is into an .apk (for test repositories).
     Package(Box<apk_cmd::PackageArgs>),
 }
@@ -95,6 +98,7 @@ fn main() -> ExitCode {
         Command::Sign(args) => apk_cmd::sign(args),
         Command::Index(args) => apk_cmd::index_cmd(args),
         Command::Package(args) => apk_cmd::package_dir(*args),
+        Command::Lock(args) => lock_cmd::run(*args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

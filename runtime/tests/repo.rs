@@ -29,3 +29,36 @@ async fn the_test_repository_verifies_and_resolves() {
     let err = resolve::resolve(&idx.packages, &["build-base".into()]).unwrap_err();
     assert_eq!(err.to_string(), "build-base: no such package");
 }
+
+#[test]
+fn lock_writes_the_same_pinned_list_every_time() {
+    let dir = repo();
+    let out = std::env::temp_dir().join(format!("melangec-lock-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let mut texts = Vec::new();
+    for n in 0..2 {
+        let lock = out.join(format!("{n}.lock.yaml"));
+        let status = std::process::Command::new(env!("CARGO_BIN_EXE_melangec"))
+            .arg("lock")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/with-subpackage.yaml"))
+            .arg("--repository-append")
+            .arg(&dir)
+            .arg("--keyring-append")
+            .arg(dir.join("melangec-test.rsa.pub"))
+            .args(["--package-append", "ca-certificates-bundle", "-o"])
+            .arg(&lock)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        texts.push(std::fs::read_to_string(&lock).unwrap());
+    }
+    assert_eq!(texts[0], texts[1]);
+    let locks = melangec::repo::lock::parse(&texts[0]).unwrap();
+    let names: Vec<&str> = locks[0].1.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(names, ["busybox", "ca-certificates-bundle"]);
+    assert!(locks[0]
+        .1
+        .iter()
+        .all(|p| p.sha256.len() == 64 && p.checksum.starts_with("Q1")));
+    let _ = std::fs::remove_dir_all(&out);
+}

@@ -24,9 +24,14 @@ pub struct Index {
 
 /// `<repo>/<arch>/APKINDEX.tar.gz`: a local path (or `file://`), or `http://`.
 pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, String> {
+    fetch_file(repository, &format!("{arch}/APKINDEX.tar.gz")).await
+}
+
+/// `<repo>/<relative path>`, from a directory or over http.
+pub async fn fetch_file(repository: &str, relative: &str) -> Result<Vec<u8>, String> {
     let repo = repository.trim_end_matches('/');
     if let Some(rest) = repo.strip_prefix("http://") {
-        return http_get(rest, &format!("{arch}/APKINDEX.tar.gz")).await;
+        return http_get(rest, relative).await;
     }
     if repo.starts_with("https://") {
         return Err(format!(
@@ -34,7 +39,7 @@ pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, String> {
         ));
     }
     let dir = PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo));
-    let path = dir.join(arch).join("APKINDEX.tar.gz");
+    let path = dir.join(relative);
     tokio::fs::read(&path)
         .await
         .map_err(|e| format!("cannot read {}: {e}", path.display()))

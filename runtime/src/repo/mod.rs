@@ -3,5 +3,6 @@
 
 pub mod constraint;
 pub mod index;
+pub mod lock;
 pub mod resolve;
 pub mod version;

@@ -1,0 +1,88 @@
+//! `melangec lock`: resolve a recipe's build environment against its
+//! repositories (and the appended ones) for each architecture, and write
+//! `<recipe>.lock.yaml` beside it.
+
+use std::path::PathBuf;
+
+use melangec::apk::write_atomic;
+use melangec::repo::lock::{self, Request};
+use melangec_compiler::{build_ir, Arch};
+
+use crate::recipe_args::{Inputs, RecipeArgs};
+use crate::Failure;
+
+#[derive(clap::Args)]
+pub struct LockArgs {
+    #[command(flatten)]
+    recipe: RecipeArgs,
+    /// Further architectures to lock besides --arch, comma-separated.
+    #[arg(long, value_delimiter = ',')]
+    also_arch: Vec<String>,
+    /// Repositories searched after the recipe's.
+    #[arg(long, value_delimiter = ',')]
+    repository_append: Vec<String>,
+    /// Public keys trusted besides the recipe's keyring.
+    #[arg(long, value_delimiter = ',')]
+    keyring_append: Vec<PathBuf>,
+    /// Packages added to every environment.
+    #[arg(long, value_delimiter = ',')]
+    package_append: Vec<String>,
+    /// Where to write the lock (default: beside the recipe, `.lock.yaml`).
+    #[arg(short, long)]
+    output: Option<PathBuf>,
+}
+
+pub fn run(args: LockArgs) -> Result<(), Failure> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let Inputs {
+        file,
+        options,
+        library,
+        ..
+    } = args.recipe.inputs()?;
+    let mut arches = vec![options.arch];
+    for a in &args.also_arch {
+        let arch = Arch::parse(a).ok_or_else(|| format!("unknown architecture {a:?}"))?;
+        if !arches.contains(&arch) {
+            arches.push(arch);
+        }
+    }
+    let mut locks = Vec::new();
+    for arch in arches {
+        let mut opts = options.clone();
+        opts.arch = arch;
+        let build = build_ir(&file, &opts, &library).map_err(Failure::Diagnostics)?;
+        let mut repositories = build.repositories.clone();
+        repositories.extend(args.repository_append.iter().cloned());
+        let mut keyring: Vec<PathBuf> = build.keyring.iter().map(PathBuf::from).collect();
+        keyring.extend(args.keyring_append.iter().cloned());
+        let mut packages = build.environment_packages.clone();
+        packages.extend(args.package_append.iter().cloned());
+        let request = Request {
+            arch: arch.apk(),
+            repositories: &repositories,
+            keyring: &keyring,
+            packages: &packages,
+        };
+        let locked = runtime.block_on(lock::lock(&request)).map_err(|e| {
+            format!(
+                "cannot resolve the {} environment of {}: {e}",
+                arch.apk(),
+                file.name()
+            )
+        })?;
+        locks.push((arch.apk().to_owned(), locked));
+    }
+    let output = args.output.clone().unwrap_or_else(|| {
+        let mut p = args.recipe.recipe.clone();
+        p.set_extension("lock.yaml");
+        p
+    });
+    write_atomic(&output, lock::render(&locks).as_bytes(), 0o644)?;
+    let count: usize = locks.iter().map(|(_, l)| l.len()).sum();
+    eprintln!("wrote {} ({count} packages)", output.display());
+    Ok(())
+}

@@ -27,10 +27,10 @@ pub struct BuildArgs {
     /// then /var/run/docker.sock.
     #[arg(long, value_name = "ADDR")]
     buildkit_addr: Option<String>,
-    /// Root filesystem the steps run in (until environments are resolved from
-    /// APK repositories).
+    /// Root filesystem the steps run in, instead of one assembled from the
+    /// recipe's repositories and the appended ones.
     #[arg(long, value_name = "DIR")]
-    environment_dir: PathBuf,
+    environment_dir: Option<PathBuf>,
     /// Host directory for the build's results; melange-out/ lands in
     /// DIR/<arch>/melange-out.
     #[arg(long, default_value = "workspace", value_name = "DIR")]
@@ -98,12 +98,18 @@ fn notes(args: &BuildArgs) {
     if args.license.is_some() || args.git_repo_url.is_some() {
         notes.push("--license and --git-repo-url describe the recipe for an SBOM, which is not written yet".to_owned());
     }
-    let environment = !args.keyring_append.is_empty()
-        || !args.repository_append.is_empty()
-        || !args.package_append.is_empty()
-        || args.apk_cache_dir.is_some();
-    if environment {
-        notes.push("repository flags (--repository-append, --keyring-append, --package-append, --apk-cache-dir) have no effect yet: the environment is --environment-dir".to_owned());
+    if args.environment_dir.is_some()
+        && (!args.keyring_append.is_empty()
+            || !args.repository_append.is_empty()
+            || !args.package_append.is_empty())
+    {
+        notes.push("repository flags have no effect with --environment-dir".to_owned());
+    }
+    if args.apk_cache_dir.is_some() {
+        notes.push(
+            "--apk-cache-dir is not used: environments are kept by content in ~/.cache/melangec"
+                .to_owned(),
+        );
     }
     for n in notes {
         eprintln!("note: {n}");
@@ -118,12 +124,8 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
             args.progress
         )
     })?;
-    if !args.environment_dir.is_dir() {
-        return Err(format!(
-            "the environment directory {} does not exist",
-            args.environment_dir.display()
-        )
-        .into());
+    if let Some(dir) = args.environment_dir.as_ref().filter(|d| !d.is_dir()) {
+        return Err(format!("the environment directory {} does not exist", dir.display()).into());
     }
     let Inputs {
         file,
@@ -169,10 +171,13 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     let _cleanup = RemoveOnDrop(partial.clone());
 
     let mut offer = Offer::default();
-    offer.dirs.insert(
-        ENVIRONMENT_LOCAL.to_owned(),
-        absolute(&args.environment_dir)?,
-    );
+    let environment_dir = match &args.environment_dir {
+        Some(dir) => dir.clone(),
+        None => assemble_environment(&args, &compiled.build).await?,
+    };
+    offer
+        .dirs
+        .insert(ENVIRONMENT_LOCAL.to_owned(), absolute(&environment_dir)?);
     offer
         .dirs
         .insert(SOURCE_LOCAL.to_owned(), absolute(&source_dir)?);
@@ -253,6 +258,47 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
             Ok(())
         }
     }
+}
+
+/// Resolves the recipe's environment against its repositories and the
+/// appended ones, and assembles its root filesystem (kept by content).
+async fn assemble_environment(
+    args: &BuildArgs,
+    build: &melangec_compiler::ir::Build,
+) -> Result<PathBuf, Failure> {
+    let mut repositories = build.repositories.clone();
+    repositories.extend(args.repository_append.iter().cloned());
+    let mut keyring: Vec<PathBuf> = build.keyring.iter().map(PathBuf::from).collect();
+    keyring.extend(args.keyring_append.iter().map(PathBuf::from));
+    let mut packages = build.environment_packages.clone();
+    packages.extend(args.package_append.iter().cloned());
+    if repositories.is_empty() {
+        return Err("no environment: the recipe names no repositories; pass --repository-append (and --keyring-append), or --environment-dir".to_owned().into());
+    }
+    let started = Instant::now();
+    let request = melangec::repo::lock::Request {
+        arch: build.arch.apk(),
+        repositories: &repositories,
+        keyring: &keyring,
+        packages: &packages,
+    };
+    let locked = melangec::repo::lock::lock(&request)
+        .await
+        .map_err(|e| format!("cannot resolve the build environment: {e}"))?;
+    let cache = std::env::var_os("MELANGEC_CACHE")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/melangec")))
+        .unwrap_or_else(|| PathBuf::from(".melangec-cache"))
+        .join("environments");
+    let dir = melangec::repo::rootfs::assemble(&cache, &locked, &packages, &repositories, &keyring)
+        .await?;
+    eprintln!(
+        "environment: {} packages in {:.2}s ({})",
+        locked.len(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(dir)
 }
 
 fn absolute(p: &Path) -> Result<PathBuf, Failure> {

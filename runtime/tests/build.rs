@@ -459,3 +459,43 @@ fn subpackages_become_signed_reproducible_apks_and_an_index() {
         }
     }
 }
+
+#[test]
+fn the_environment_comes_from_an_apk_repository() {
+    let _serial = serial();
+    let repo = root().join("target/test-repo");
+    assert!(
+        repo.join("x86_64/APKINDEX.tar.gz").exists(),
+        "run `make test-repo`"
+    );
+    let ws = workspace("from-repo");
+    let out = Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("build")
+        .arg(root().join("testdata/with-subpackage.yaml"))
+        .arg("--repository-append")
+        .arg(&repo)
+        .arg("--keyring-append")
+        .arg(repo.join("melangec-test.rsa.pub"))
+        .arg("--workspace-dir")
+        .arg(&ws)
+        .arg("--out-dir")
+        .arg(ws.join("packages"))
+        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+        .env("MELANGEC_CACHE", ws.join("cache"))
+        .output()
+        .unwrap();
+    ok(&out);
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(log.contains("environment: 1 packages"), "{log}");
+    let env_root = std::fs::read_dir(ws.join("cache/environments"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.join("lib/apk/db/installed").exists())
+        .expect("an assembled environment");
+    let installed = std::fs::read_to_string(env_root.join("lib/apk/db/installed")).unwrap();
+    assert!(installed.contains("P:busybox"), "{installed}");
+    assert!(env_root.join("bin/sh").exists());
+    assert!(ws
+        .join("x86_64/melange-out/hello-tool/usr/bin/hello-tool")
+        .is_file());
+}

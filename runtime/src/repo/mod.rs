@@ -5,4 +5,5 @@ pub mod constraint;
 pub mod index;
 pub mod lock;
 pub mod resolve;
+pub mod rootfs;
 pub mod version;

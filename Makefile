@@ -3,7 +3,7 @@
 CARGO ?= cargo
 FUZZ_SECONDS ?= 60
 
-.PHONY: all build test lint golden bench fuzz book demo clean rootfs docker test-repo
+.PHONY: all build test e2e lint golden bench fuzz book demo clean rootfs docker test-repo
 
 # Where integration tests find BuildKit (Docker Engine's embedded one by default).
 MELANGEC_TEST_BUILDKIT ?= docker:///var/run/docker.sock
@@ -20,11 +20,17 @@ test: rootfs test-repo
 	$(CARGO) fmt --all -- --check
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
 
+# Only the real Wolfi recipes (part of `test` too): netcat-openbsd,
+# dns-root-hints and terser built unmodified, then installed and used.
+e2e: test-repo
+	$(CARGO) test -p melangec --locked --test wolfi
+
 # The test build environment: Debian's busybox-static in target/rootfs.
 rootfs:
 	.ci/rootfs target/rootfs
 
-# A signed APK repository made from Debian packages, in target/test-repo.
+# A signed APK repository made from Debian packages under Wolfi's names, in
+# target/test-repo (reused while Debian's versions are unchanged).
 test-repo:
 	$(CARGO) build -p melangec --locked
 	MELANGEC=target/debug/melangec .ci/test-repo target/test-repo

@@ -109,12 +109,17 @@ pub fn marshal(mut g: LlbGraph, result: State, recipe: &SourceFile) -> Marshaled
                 }],
             }
         });
-        locations.insert(
-            d.clone(),
-            pb::Locations {
-                locations: ranges.into_iter().collect(),
-            },
-        );
+        // prost leaves an empty map value out, which Go decodes as a nil
+        // message that BuildKit dereferences when that op fails: ops
+        // without a recipe line get no entry at all.
+        if let Some(range) = ranges {
+            locations.insert(
+                d.clone(),
+                pb::Locations {
+                    locations: vec![range],
+                },
+            );
+        }
         def.push(bytes);
         digests.push(d);
     }

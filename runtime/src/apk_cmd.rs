@@ -72,6 +72,9 @@ pub struct PackageArgs {
     provides: Vec<String>,
     #[arg(long)]
     provider_priority: Option<String>,
+    /// Only the dependencies given with --depends: none are found in the files.
+    #[arg(long)]
+    no_depends: bool,
     #[arg(long)]
     signing_key: Option<PathBuf>,
     /// The package goes to OUT/<arch>/.
@@ -89,9 +92,14 @@ pub fn package_dir(args: PackageArgs) -> Result<(), Failure> {
         origin: args.origin.unwrap_or(args.name),
         description: args.description,
         license: args.license,
-        depends: args.depends,
-        provides: args.provides,
+        depends: args.depends.into_iter().filter(|d| !d.is_empty()).collect(),
+        provides: args
+            .provides
+            .into_iter()
+            .filter(|p| !p.is_empty())
+            .collect(),
         provider_priority: args.provider_priority.unwrap_or_default(),
+        no_depends: args.no_depends,
         ..Default::default()
     };
     let opts = package::Options {

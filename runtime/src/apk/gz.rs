@@ -81,7 +81,9 @@ impl<W: Write> ParallelEncoder<W> {
 
 fn deflate_block(block: &[u8], finish: bool) -> Vec<u8> {
     let mut c = flate2::Compress::new(Compression::new(6), false);
-    let mut out = Vec::with_capacity(block.len() / 2 + 1024);
+    // Room for the worst case (stored blocks cost 5 bytes per 64 KiB), so
+    // one call normally takes the whole block and completes its flush.
+    let mut out = Vec::with_capacity(block.len() + block.len() / 64 + 4096);
     let flush = if finish {
         flate2::FlushCompress::Finish
     } else {
@@ -89,7 +91,7 @@ fn deflate_block(block: &[u8], finish: bool) -> Vec<u8> {
     };
     loop {
         let consumed = c.total_in() as usize;
-        if out.capacity() - out.len() < 1024 {
+        if out.capacity() - out.len() < 4096 {
             out.reserve(out.capacity().max(4096));
         }
         let status = c
@@ -98,7 +100,11 @@ fn deflate_block(block: &[u8], finish: bool) -> Vec<u8> {
         let done_input = c.total_in() as usize == block.len();
         match status {
             flate2::Status::StreamEnd => break,
-            _ if done_input && !finish && out.capacity() > out.len() => break,
+            // The compressor may stop with output space left before it has
+            // taken all the input or completed the flush (a 1 MiB block of
+            // compiler binary did): only a call that takes everything and
+            // ends with the sync marker, 00 00 ff ff, is done.
+            _ if done_input && !finish && out.ends_with(&[0, 0, 0xff, 0xff]) => break,
             _ => {}
         }
     }
@@ -162,5 +168,31 @@ mod tests {
             .read_to_end(&mut back)
             .unwrap();
         assert!(back.is_empty());
+    }
+
+    #[test]
+    fn poorly_compressible_blocks_decode() {
+        // Machine code (this test binary's own) compresses to about half: a
+        // block's output then outgrows a half-size buffer mid-flush, which
+        // once lost bytes.
+        let exe = std::fs::read(std::env::current_exe().unwrap()).unwrap();
+        let data = &exe[..exe.len().min(4 * BLOCK)];
+        for block in data.chunks(BLOCK) {
+            let c = deflate_block(block, false);
+            let mut d = flate2::Decompress::new(false);
+            let mut back = Vec::with_capacity(block.len() + 1);
+            d.decompress_vec(&c, &mut back, flate2::FlushDecompress::Sync)
+                .unwrap();
+            assert_eq!(back.len(), block.len());
+            assert!(back == block);
+        }
+        let mut e = ParallelEncoder::new(Vec::new()).unwrap();
+        e.write_all(data).unwrap();
+        let gz = e.finish().unwrap();
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut back)
+            .unwrap();
+        assert!(back == data);
     }
 }

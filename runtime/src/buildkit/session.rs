@@ -9,6 +9,7 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use futures::StreamExt;
 use melangec_proto::fsutil::types::Packet;
 use melangec_proto::grpc::health::v1::health_check_response::ServingStatus;
 use melangec_proto::grpc::health::v1::health_server::{Health, HealthServer};
@@ -43,6 +44,10 @@ pub struct Offer {
 /// How the export went, once the daemon has sent it.
 pub type ExportState = Arc<Mutex<Option<Result<(), String>>>>;
 
+/// The first directory that could not be sent, and why: the daemon only
+/// reports that its side was canceled.
+pub type SendFailure = Arc<Mutex<Option<String>>>;
+
 type PacketStream = ReceiverStream<Result<Packet, Status>>;
 
 struct HealthService;
@@ -61,6 +66,7 @@ impl Health for HealthService {
 
 struct FileSyncService {
     dirs: BTreeMap<String, PathBuf>,
+    failure: SendFailure,
 }
 
 fn values(md: &MetadataMap, key: &str) -> Vec<String> {
@@ -100,8 +106,12 @@ impl FileSync for FileSyncService {
         };
         let incoming = request.into_inner();
         let (tx, rx) = mpsc::channel(64);
+        let failure = self.failure.clone();
         tokio::spawn(async move {
             if let Err(e) = transfer::send(&root, &opts, incoming, tx.clone()).await {
+                if let Ok(mut slot) = failure.lock() {
+                    slot.get_or_insert_with(|| format!("cannot send {}: {e}", root.display()));
+                }
                 let _ = tx.send(Err(Status::internal(e.to_string()))).await;
             }
         });
@@ -192,14 +202,21 @@ impl AsyncWrite for Pipe {
 }
 
 /// Serves the session's services on `pipe` until it closes.
-pub async fn serve(pipe: DuplexStream, offer: Offer, state: ExportState) {
+pub async fn serve(pipe: DuplexStream, offer: Offer, state: ExportState, failure: SendFailure) {
     let server = tonic::transport::Server::builder()
         .add_service(HealthServer::new(HealthService))
-        .add_service(FileSyncServer::new(FileSyncService { dirs: offer.dirs }))
+        .add_service(FileSyncServer::new(FileSyncService {
+            dirs: offer.dirs,
+            failure,
+        }))
         .add_service(FileSendServer::new(FileSendService {
             export_to: offer.export_to,
             state,
         }));
-    let incoming = futures::stream::once(async move { Ok::<_, std::io::Error>(Pipe(pipe)) });
+    // The one connection, then nothing: tonic shuts connections down
+    // gracefully once its incoming stream ends, which refuses the streams
+    // (health checks, later transfers) the daemon opens after that.
+    let incoming = futures::stream::once(async move { Ok::<_, std::io::Error>(Pipe(pipe)) })
+        .chain(futures::stream::pending());
     let _ = server.serve_with_incoming(incoming).await;
 }

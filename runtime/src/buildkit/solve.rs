@@ -17,7 +17,7 @@ use tonic::metadata::MetadataValue;
 use tonic::transport::Channel;
 
 use super::connect::MAX_MESSAGE;
-use super::session::{self, ExportState, Offer, METHODS};
+use super::session::{self, ExportState, Offer, SendFailure, METHODS};
 
 /// Why a solve did not produce its export.
 #[derive(Debug)]
@@ -86,6 +86,7 @@ pub async fn run(
     let build_ref = new_id();
     let exporting = solve.offer.export_to.is_some();
     let export_state = ExportState::default();
+    let send_failure = SendFailure::default();
 
     // The session: an HTTP/2 server on one end of an in-memory pipe, the
     // other end pumped to and from the Control.Session stream.
@@ -94,6 +95,7 @@ pub async fn run(
         server_end,
         solve.offer,
         export_state.clone(),
+        send_failure.clone(),
     ));
     let (out_tx, out_rx) = mpsc::channel::<BytesMessage>(64);
     let mut request = tonic::Request::new(ReceiverStream::new(out_rx));
@@ -179,6 +181,11 @@ pub async fn run(
     server.abort();
     let _ = tokio::time::timeout(Duration::from_secs(3), status).await;
 
+    if solved.is_err() {
+        if let Some(e) = send_failure.lock().ok().and_then(|s| s.clone()) {
+            return Err(SolveError::Build(e));
+        }
+    }
     match solved {
         Ok(_) => {}
         Err(status) if status.code() == tonic::Code::Unavailable => {

@@ -38,7 +38,7 @@ struct Entry {
 pub async fn send(
     root: &Path,
     opts: &SendOptions,
-    mut incoming: impl Stream<Item = Result<Packet, tonic::Status>> + Unpin + Send,
+    mut incoming: impl Stream<Item = Result<Packet, tonic::Status>> + Unpin + Send + 'static,
     out: Outgoing,
 ) -> Result<(), TransferError> {
     let entries = {
@@ -69,9 +69,20 @@ pub async fn send(
         })
     };
 
+    // Requests are drained as they arrive: the daemon asks for every file
+    // in a burst of tiny frames, and h2 closes a connection on which too
+    // many of them wait unread while a large file is being sent.
+    let (req_tx, mut requests) = tokio::sync::mpsc::unbounded_channel();
+    let drain = tokio::spawn(async move {
+        while let Some(msg) = incoming.next().await {
+            if req_tx.send(msg).is_err() {
+                break;
+            }
+        }
+    });
     let mut served = std::collections::HashSet::new();
     let result = loop {
-        let Some(msg) = incoming.next().await else {
+        let Some(msg) = requests.recv().await else {
             break Err(TransferError(
                 "the receiver closed the transfer early".into(),
             ));
@@ -105,6 +116,7 @@ pub async fn send(
             }
         }
     };
+    drain.abort();
     if result.is_err() {
         listing.abort();
     }

@@ -66,10 +66,13 @@ book:
 # The first command of the README: set up Docker and the test environment,
 # build melangec, and build a sample recipe on BuildKit into signed APKs and
 # a signed index.
-demo: docker rootfs build
+demo: docker build
+	MELANGEC=target/release/melangec .ci/test-repo target/test-repo
 	test -f target/demo/melange.rsa || ./target/release/melangec keygen target/demo/melange.rsa
 	./target/release/melangec build testdata/with-subpackage.yaml \
-		--environment-dir target/rootfs --workspace-dir target/demo \
+		--repository-append target/test-repo \
+		--keyring-append target/test-repo/melangec-test.rsa.pub \
+		--workspace-dir target/demo \
 		--out-dir target/demo/packages --signing-key target/demo/melange.rsa
 	@ls -l target/demo/packages/x86_64
 

@@ -59,6 +59,9 @@ pub struct Build {
     /// Requested build environment: `environment.contents.packages` and the
     /// needs of every step that runs, sorted, each once.
     pub environment_packages: Vec<String>,
+    /// Where the recipe lists each of its own environment packages, for
+    /// diagnostics about them.
+    pub environment_spans: Vec<(String, crate::yaml::Span)>,
     pub repositories: Vec<String>,
     pub keyring: Vec<String>,
     /// `user[:group]` to run steps as; empty is root.
@@ -69,6 +72,11 @@ pub struct Build {
     pub source_date_epoch: u64,
     /// Session named by the local sources (builds only).
     pub local_session: Option<String>,
+    /// Pinned packages in place of the `environment` local.
+    pub pinned_environment: Option<crate::options::PinnedEnvironment>,
+    /// Whether the daemon merges layers (MergeOp); otherwise a pinned
+    /// environment is installed by a chain of copies.
+    pub merge: bool,
     /// One per package, in the order of `packages`.
     pub metadata: Vec<crate::metadata::PackageMeta>,
 }

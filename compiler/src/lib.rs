@@ -28,7 +28,7 @@ pub mod yaml;
 
 pub use diag::{Diagnostic, Diagnostics, SourceFile};
 pub use library::PipelineLibrary;
-pub use options::{Arch, Options};
+pub use options::{Arch, Options, PinnedEnvironment, PinnedPackage};
 
 use crate::expand::Expander;
 use crate::ir::{Build, ExecStep, PackageSteps};
@@ -189,6 +189,12 @@ pub fn build_ir(
         version: recipe.package.version.value.clone(),
         epoch: recipe.package.epoch,
         environment_packages,
+        environment_spans: recipe
+            .environment
+            .packages
+            .iter()
+            .map(|p| (p.value.clone(), p.span))
+            .collect(),
         repositories: recipe
             .environment
             .repositories
@@ -206,6 +212,8 @@ pub fn build_ir(
         source_excludes: options.source_excludes.clone(),
         source_date_epoch: options.source_date_epoch,
         local_session: options.local_session.clone(),
+        pinned_environment: options.environment.clone(),
+        merge: options.has_caps(&["mergeop"]),
         metadata: metas,
     })
 }

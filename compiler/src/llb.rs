@@ -68,6 +68,15 @@ pub enum FileAction {
         contents_only: bool,
         create_dest_path: bool,
     },
+    /// Copies an archive, unpacked (Docker's `ADD`): how an `.apk`, gzip
+    /// members of tar segments, becomes files.
+    Unpack {
+        from: State,
+        src: String,
+        dest: String,
+    },
+    /// Removes matching paths, if any.
+    Rm { path: String },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -81,6 +90,10 @@ pub enum OpKind {
     File {
         base: Option<State>,
         actions: Vec<FileAction>,
+    },
+    /// Layers stacked in order, later ones over earlier ones.
+    Merge {
+        inputs: Vec<State>,
     },
 }
 
@@ -118,9 +131,14 @@ impl Op {
                     add(*b);
                 }
                 for a in actions {
-                    if let FileAction::Copy { from, .. } = a {
+                    if let FileAction::Copy { from, .. } | FileAction::Unpack { from, .. } = a {
                         add(*from);
                     }
+                }
+            }
+            OpKind::Merge { inputs } => {
+                for s in inputs {
+                    add(*s);
                 }
             }
         }
@@ -187,6 +205,9 @@ impl Op {
             }
             OpKind::File { .. } => {
                 caps.insert("file.base");
+            }
+            OpKind::Merge { .. } => {
+                caps.insert("mergeop");
             }
         }
         caps
@@ -301,6 +322,20 @@ impl LlbGraph {
             name: name.to_owned(),
             description: BTreeMap::new(),
             origin,
+        });
+        State {
+            op: node,
+            output: 0,
+        }
+    }
+
+    /// Stacks layers (MergeOp).
+    pub fn merge(&mut self, inputs: Vec<State>, name: &str) -> State {
+        let node = self.add(Op {
+            kind: OpKind::Merge { inputs },
+            name: name.to_owned(),
+            description: BTreeMap::new(),
+            origin: None,
         });
         State {
             op: node,

@@ -26,33 +26,38 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
             attrs.insert("local.session".to_owned(), id.clone());
         }
     };
-    let mut attrs = BTreeMap::new();
-    attrs.insert(
-        "local.sharedkeyhint".to_owned(),
-        ENVIRONMENT_LOCAL.to_owned(),
-    );
-    session(&mut attrs);
-    let environment = g.local(ENVIRONMENT_LOCAL, attrs, "build environment");
-    g.describe(
-        environment,
-        "melangec.environment.packages",
-        build.environment_packages.join("\n"),
-    );
-    // A local source's cache key changes with every session; a copy of it is
-    // keyed by content, so steps that run on the copy stay cached from one
-    // build to the next.
-    let mut rootfs = g.file(
-        None,
-        vec![FileAction::Copy {
-            from: environment,
-            src: "/".into(),
-            dest: "/".into(),
-            contents_only: true,
-            create_dest_path: true,
-        }],
-        "copy the build environment",
-        None,
-    );
+    let mut rootfs = match &build.pinned_environment {
+        Some(pinned) => install(&mut g, pinned, build.merge, timestamp),
+        None => {
+            let mut attrs = BTreeMap::new();
+            attrs.insert(
+                "local.sharedkeyhint".to_owned(),
+                ENVIRONMENT_LOCAL.to_owned(),
+            );
+            session(&mut attrs);
+            let environment = g.local(ENVIRONMENT_LOCAL, attrs, "build environment");
+            g.describe(
+                environment,
+                "melangec.environment.packages",
+                build.environment_packages.join("\n"),
+            );
+            // A local source's cache key changes with every session; a copy
+            // of it is keyed by content, so steps that run on the copy stay
+            // cached from one build to the next.
+            g.file(
+                None,
+                vec![FileAction::Copy {
+                    from: environment,
+                    src: "/".into(),
+                    dest: "/".into(),
+                    contents_only: true,
+                    create_dest_path: true,
+                }],
+                "copy the build environment",
+                None,
+            )
+        }
+    };
 
     let mut attrs = BTreeMap::new();
     if !build.source_excludes.is_empty() {
@@ -178,6 +183,66 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
 
 /// A `git://` source as BuildKit's Go client writes it for `llb.Git(remote,
 /// ref, llb.KeepGitDir())`, so that both share cache entries.
+/// The pinned environment: each package fetched by URL and checked by its
+/// sha256, unpacked, and stacked in install order (merged where the daemon
+/// can, else copied one over the other); then apk's files on top.
+fn install(
+    g: &mut LlbGraph,
+    pinned: &crate::options::PinnedEnvironment,
+    merge: bool,
+    timestamp: Option<i64>,
+) -> State {
+    let mut layers = Vec::new();
+    let mut chain: Option<State> = None;
+    for p in &pinned.packages {
+        let file = format!("{}-{}.apk", p.name, p.version);
+        let mut attrs = BTreeMap::new();
+        attrs.insert("http.checksum".to_owned(), format!("sha256:{}", p.sha256));
+        attrs.insert("http.filename".to_owned(), file.clone());
+        let apk = g.source(p.url.clone(), attrs, &format!("fetch {file}"), None);
+        let unpack = FileAction::Unpack {
+            from: apk,
+            src: format!("/{file}"),
+            dest: "/".into(),
+        };
+        if merge {
+            layers.push(g.file(None, vec![unpack], &format!("unpack {file}"), None));
+        } else {
+            chain = Some(g.file(chain, vec![unpack], &format!("install {file}"), None));
+        }
+    }
+    let base = if merge && !layers.is_empty() {
+        let n = layers.len();
+        Some(g.merge(layers, &format!("merge {n} packages")))
+    } else {
+        chain
+    };
+    // Each package's control segment unpacks at the root too.
+    let mut actions: Vec<FileAction> = [".PKGINFO", ".SIGN.*", ".pre-*", ".post-*", ".trigger"]
+        .iter()
+        .map(|p| FileAction::Rm {
+            path: format!("/{p}"),
+        })
+        .collect();
+    for (path, mode) in &pinned.dirs {
+        actions.push(FileAction::Mkdir {
+            path: format!("/{path}"),
+            mode: *mode,
+            parents: true,
+            timestamp,
+        });
+    }
+    for (path, mode, data) in &pinned.files {
+        actions.push(FileAction::Mkfile {
+            path: format!("/{path}"),
+            mode: *mode,
+            data: data.clone(),
+            timestamp,
+        });
+    }
+    g.file(base, actions, "write the apk database", None)
+}
+
 fn git_source(remote: &str, reference: &str) -> (String, BTreeMap<String, String>) {
     let bare = remote.split_once("://").map_or(remote, |(_, rest)| rest);
     let identifier = format!("git://{bare}#{reference}");
@@ -300,6 +365,7 @@ mod tests {
             version: "1".into(),
             epoch: 0,
             environment_packages: vec!["busybox".into()],
+            environment_spans: vec![],
             repositories: vec![],
             keyring: vec![],
             user: String::new(),
@@ -319,8 +385,97 @@ mod tests {
             source_excludes: vec![],
             source_date_epoch: 0,
             local_session: None,
+            pinned_environment: None,
+            merge: false,
             metadata: vec![],
         }
+    }
+
+    fn pinned() -> crate::options::PinnedEnvironment {
+        crate::options::PinnedEnvironment {
+            packages: ["base-files", "busybox"]
+                .iter()
+                .map(|n| crate::options::PinnedPackage {
+                    name: (*n).into(),
+                    version: "1-r0".into(),
+                    url: format!("http://repo/x86_64/{n}-1-r0.apk"),
+                    sha256: "ab".repeat(32),
+                })
+                .collect(),
+            files: vec![("etc/apk/world".into(), 0o644, b"busybox\n".to_vec())],
+            dirs: vec![("tmp".into(), 0o777)],
+        }
+    }
+
+    fn kinds(g: &LlbGraph) -> Vec<String> {
+        g.graph
+            .node_indices()
+            .map(|n| g.op(n).name.clone())
+            .collect()
+    }
+
+    #[test]
+    fn a_pinned_environment_is_a_copy_chain_without_mergeop() {
+        let mut b = build(1);
+        b.pinned_environment = Some(pinned());
+        let (g, _) = lower(&b);
+        let names = kinds(&g);
+        assert!(!names.iter().any(|n| n == "build environment"), "{names:?}");
+        for n in [
+            "fetch base-files-1-r0.apk",
+            "install base-files-1-r0.apk",
+            "install busybox-1-r0.apk",
+            "write the apk database",
+        ] {
+            assert!(names.iter().any(|x| x == n), "{n}: {names:?}");
+        }
+        // busybox is installed on top of base-files, in lock order.
+        let node = g
+            .graph
+            .node_indices()
+            .find(|n| g.op(*n).name == "install busybox-1-r0.apk")
+            .unwrap();
+        let OpKind::File {
+            base: Some(base),
+            actions,
+        } = &g.op(node).kind
+        else {
+            panic!()
+        };
+        assert_eq!(g.op(base.op).name, "install base-files-1-r0.apk");
+        assert!(
+            matches!(&actions[0], FileAction::Unpack { src, .. } if src == "/busybox-1-r0.apk")
+        );
+        let OpKind::Source { attrs, identifier } = &g.op(g.op(node).reads()[1].op).kind else {
+            panic!()
+        };
+        assert_eq!(identifier, "http://repo/x86_64/busybox-1-r0.apk");
+        assert_eq!(
+            attrs["http.checksum"],
+            format!("sha256:{}", "ab".repeat(32))
+        );
+    }
+
+    #[test]
+    fn a_pinned_environment_merges_where_the_daemon_can() {
+        let mut b = build(1);
+        b.pinned_environment = Some(pinned());
+        b.merge = true;
+        let (g, _) = lower(&b);
+        let merge = g
+            .graph
+            .node_indices()
+            .find(|n| matches!(g.op(*n).kind, OpKind::Merge { .. }))
+            .expect("a merge");
+        let OpKind::Merge { inputs } = &g.op(merge).kind else {
+            panic!()
+        };
+        let layers: Vec<&str> = inputs.iter().map(|s| g.op(s.op).name.as_str()).collect();
+        assert_eq!(
+            layers,
+            ["unpack base-files-1-r0.apk", "unpack busybox-1-r0.apk"]
+        );
+        assert!(g.op(merge).caps().contains("mergeop"));
     }
 
     #[test]

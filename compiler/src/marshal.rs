@@ -326,6 +326,26 @@ fn encode(
                                 timestamp: timestamp.unwrap_or(-1),
                             }),
                         ),
+                        FileAction::Unpack { from, src, dest } => (
+                            slot(&from),
+                            pb::file_action::Action::Copy(pb::FileActionCopy {
+                                src,
+                                dest,
+                                mode: -1,
+                                attempt_unpack_docker_compatibility: true,
+                                create_dest_path: true,
+                                timestamp: -1,
+                                ..Default::default()
+                            }),
+                        ),
+                        FileAction::Rm { path } => (
+                            -1,
+                            pb::file_action::Action::Rm(pb::FileActionRm {
+                                path,
+                                allow_not_found: true,
+                                allow_wildcard: true,
+                            }),
+                        ),
                         FileAction::Copy {
                             from,
                             src,
@@ -358,6 +378,15 @@ fn encode(
                 Some(platform(arch)),
             )
         }
+        OpKind::Merge { inputs } => (
+            pb::op::Op::Merge(pb::MergeOp {
+                inputs: inputs
+                    .iter()
+                    .map(|s| pb::MergeInput { input: slot(s) })
+                    .collect(),
+            }),
+            None,
+        ),
     };
     pb::Op {
         inputs,

@@ -99,6 +99,32 @@ pub struct Options {
     /// it two builds of different directories could read each other's
     /// files. `None` for `compile`, whose output must not vary.
     pub local_session: Option<String>,
+    /// The environment as pinned packages, from a lock: the definition
+    /// then fetches and installs them itself instead of reading the
+    /// `environment` local.
+    pub environment: Option<PinnedEnvironment>,
+}
+
+/// A locked environment, resolved and read by the caller.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PinnedEnvironment {
+    /// In install order: each after what it depends on.
+    pub packages: Vec<PinnedPackage>,
+    /// Written over the installed packages: apk's database, world,
+    /// repositories and keys, accounts. Path, mode, contents.
+    pub files: Vec<(String, i32, Vec<u8>)>,
+    /// Made when missing, with their modes.
+    pub dirs: Vec<(String, i32)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PinnedPackage {
+    pub name: String,
+    pub version: String,
+    /// `http://` or `https://` URL of the `.apk`.
+    pub url: String,
+    /// Hex SHA-256 of the file, which the daemon checks.
+    pub sha256: String,
 }
 
 impl Options {
@@ -117,6 +143,7 @@ impl Options {
             libc_flavor: "gnu".to_owned(),
             caps: BASELINE_CAPS.iter().map(|c| (*c).to_owned()).collect(),
             local_session: None,
+            environment: None,
         }
     }
 }

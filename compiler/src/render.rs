@@ -87,6 +87,10 @@ pub fn render(def: &pb::Definition) -> Result<String, String> {
                     render_action(&mut out, a);
                 }
             }
+            Some(pb::op::Op::Merge(m)) => {
+                let layers: Vec<String> = m.inputs.iter().map(|i| i.input.to_string()).collect();
+                writeln!(out, "  merge inputs {}", layers.join(" ")).ok();
+            }
             Some(other) => writeln!(out, "  {other:?}").unwrap_or(()),
         }
         if let Some(m) = meta {
@@ -183,6 +187,17 @@ fn render_action(out: &mut String, a: &pb::FileAction) {
                 m.timestamp
             )
             .ok();
+        }
+        Some(pb::file_action::Action::Copy(c)) if c.attempt_unpack_docker_compatibility => {
+            writeln!(
+                out,
+                "  unpack input {}:{} -> {} on {base}{result}",
+                a.secondary_input, c.src, c.dest
+            )
+            .ok();
+        }
+        Some(pb::file_action::Action::Rm(r)) => {
+            writeln!(out, "  rm {} on {base}{result}", r.path).ok();
         }
         Some(pb::file_action::Action::Copy(c)) => {
             writeln!(

@@ -15,6 +15,7 @@ use melangec_compiler::compile;
 use melangec_compiler::lower::{ENVIRONMENT_LOCAL, SOURCE_LOCAL};
 use tokio::sync::mpsc;
 
+use crate::environment_args::{self, Environment, EnvironmentArgs};
 use crate::recipe_args::{Inputs, RecipeArgs};
 use crate::Failure;
 
@@ -51,12 +52,8 @@ pub struct BuildArgs {
     /// Sign packages and the index with this RSA private key (PEM).
     #[arg(long)]
     signing_key: Option<PathBuf>,
-    #[arg(long, value_delimiter = ',')]
-    keyring_append: Vec<String>,
-    #[arg(long, value_delimiter = ',')]
-    repository_append: Vec<String>,
-    #[arg(long, value_delimiter = ',')]
-    package_append: Vec<String>,
+    #[command(flatten)]
+    env: EnvironmentArgs,
     #[arg(long)]
     apk_cache_dir: Option<PathBuf>,
     /// Distribution namespace, written as the packages' maintainer.
@@ -99,9 +96,10 @@ fn notes(args: &BuildArgs) {
         notes.push("--license and --git-repo-url describe the recipe for an SBOM, which is not written yet".to_owned());
     }
     if args.environment_dir.is_some()
-        && (!args.keyring_append.is_empty()
-            || !args.repository_append.is_empty()
-            || !args.package_append.is_empty())
+        && (!args.env.keyring_append.is_empty()
+            || !args.env.repository_append.is_empty()
+            || !args.env.package_append.is_empty()
+            || args.env.lock.is_some())
     {
         notes.push("repository flags have no effect with --environment-dir".to_owned());
     }
@@ -141,7 +139,7 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
         .map(melangec::apk::key::Key::load)
         .transpose()?;
     // A recipe error is reported before any daemon is contacted.
-    compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
+    let first = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
 
     let explicit = args.buildkit_addr.is_some();
     let candidates = match &args.buildkit_addr {
@@ -155,6 +153,24 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     options.caps = daemon.caps.clone();
     let session_id = new_id();
     options.local_session = Some(session_id.clone());
+    let environment = match &args.environment_dir {
+        Some(dir) => Environment::Dir(dir.clone()),
+        None => {
+            environment_args::prepare(&args.env, &args.recipe.recipe, &file, &first.build).await?
+        }
+    };
+    let environment_dir = match environment {
+        Environment::Dir(dir) => Some(dir),
+        Environment::Pinned(pinned) => {
+            if options.caps.contains("mergeop")
+                && !daemon::merges(&daemon.channel, options.arch).await
+            {
+                options.caps.remove("mergeop");
+            }
+            options.environment = Some(pinned);
+            None
+        }
+    };
     let compiled = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
     eprintln!(
         "building {} for {} on {} (BuildKit {})",
@@ -171,13 +187,11 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     let _cleanup = RemoveOnDrop(partial.clone());
 
     let mut offer = Offer::default();
-    let environment_dir = match &args.environment_dir {
-        Some(dir) => dir.clone(),
-        None => assemble_environment(&args, &compiled.build).await?,
-    };
-    offer
-        .dirs
-        .insert(ENVIRONMENT_LOCAL.to_owned(), absolute(&environment_dir)?);
+    if let Some(dir) = &environment_dir {
+        offer
+            .dirs
+            .insert(ENVIRONMENT_LOCAL.to_owned(), absolute(dir)?);
+    }
     offer
         .dirs
         .insert(SOURCE_LOCAL.to_owned(), absolute(&source_dir)?);
@@ -258,47 +272,6 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
             Ok(())
         }
     }
-}
-
-/// Resolves the recipe's environment against its repositories and the
-/// appended ones, and assembles its root filesystem (kept by content).
-async fn assemble_environment(
-    args: &BuildArgs,
-    build: &melangec_compiler::ir::Build,
-) -> Result<PathBuf, Failure> {
-    let mut repositories = build.repositories.clone();
-    repositories.extend(args.repository_append.iter().cloned());
-    let mut keyring: Vec<PathBuf> = build.keyring.iter().map(PathBuf::from).collect();
-    keyring.extend(args.keyring_append.iter().map(PathBuf::from));
-    let mut packages = build.environment_packages.clone();
-    packages.extend(args.package_append.iter().cloned());
-    if repositories.is_empty() {
-        return Err("no environment: the recipe names no repositories; pass --repository-append (and --keyring-append), or --environment-dir".to_owned().into());
-    }
-    let started = Instant::now();
-    let request = melangec::repo::lock::Request {
-        arch: build.arch.apk(),
-        repositories: &repositories,
-        keyring: &keyring,
-        packages: &packages,
-    };
-    let locked = melangec::repo::lock::lock(&request)
-        .await
-        .map_err(|e| format!("cannot resolve the build environment: {e}"))?;
-    let cache = std::env::var_os("MELANGEC_CACHE")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache/melangec")))
-        .unwrap_or_else(|| PathBuf::from(".melangec-cache"))
-        .join("environments");
-    let dir = melangec::repo::rootfs::assemble(&cache, &locked, &packages, &repositories, &keyring)
-        .await?;
-    eprintln!(
-        "environment: {} packages in {:.2}s ({})",
-        locked.len(),
-        started.elapsed().as_secs_f64(),
-        dir.display()
-    );
-    Ok(dir)
 }
 
 fn absolute(p: &Path) -> Result<PathBuf, Failure> {

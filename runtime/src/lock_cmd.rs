@@ -67,14 +67,21 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
             keyring: &keyring,
             packages: &packages,
         };
-        let locked = runtime.block_on(lock::lock(&request)).map_err(|e| {
-            format!(
-                "cannot resolve the {} environment of {}: {e}",
-                arch.apk(),
-                file.name()
-            )
-        })?;
-        locks.push((arch.apk().to_owned(), locked));
+        let locked = match runtime.block_on(lock::lock(&request, &melangec::repo::cache::root())) {
+            Ok(l) => l,
+            Err(lock::LockError::Unresolved(u)) => {
+                return Err(crate::environment_args::unresolved(&file, &build, &u))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "cannot resolve the {} environment of {}: {e}",
+                    arch.apk(),
+                    file.name()
+                )
+                .into())
+            }
+        };
+        locks.push(locked);
     }
     let output = args.output.clone().unwrap_or_else(|| {
         let mut p = args.recipe.recipe.clone();
@@ -82,7 +89,7 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
         p
     });
     write_atomic(&output, lock::render(&locks).as_bytes(), 0o644)?;
-    let count: usize = locks.iter().map(|(_, l)| l.len()).sum();
+    let count: usize = locks.iter().map(|l| l.packages.len()).sum();
     eprintln!("wrote {} ({count} packages)", output.display());
     Ok(())
 }

@@ -3,6 +3,7 @@
 mod apk_cmd;
 mod atomic;
 mod build_cmd;
+mod environment_args;
 mod lock_cmd;
 mod pipeline_dirs;
 mod pipelines;
@@ -30,7 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Compile a recipe to a serialized LLB definition (`buildctl build < OUT.llb`).
-    Compile(CompileArgs),
+    Compile(Box<CompileArgs>),
     /// Build a recipe on BuildKit (a buildkitd or Docker Engine) and export melange-out.
     Build(Box<build_cmd::BuildArgs>),
     /// Print a readable rendering of an .llb file.
@@ -85,12 +86,16 @@ struct CompileArgs {
     /// Default: what BuildKit v0.8 and later all have.
     #[arg(long, value_delimiter = ',', value_name = "CAPS")]
     caps: Option<Vec<String>>,
+    /// With a lock (`<recipe>.lock.yaml`, or --lock), the definition
+    /// installs the locked packages itself and needs no `environment` local.
+    #[command(flatten)]
+    env: environment_args::EnvironmentArgs,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Compile(args) => run_compile(args),
+        Command::Compile(args) => run_compile(*args),
         Command::Build(args) => build_cmd::run(*args),
         Command::Render { file } => run_render(&file),
         Command::Pipelines(args) => run_pipelines(args),
@@ -158,6 +163,36 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
         options.caps = caps.into_iter().filter(|c| !c.is_empty()).collect();
     }
     let compiled = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
+    // A lock pins the environment: the packages are read (from the package
+    // cache, fetched once) to write apk's database into the definition.
+    let lock = args
+        .env
+        .lock
+        .clone()
+        .unwrap_or_else(|| args.recipe.recipe.with_extension("lock.yaml"));
+    let compiled = if lock.exists() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+        let pinned = runtime.block_on(async {
+            let wanted = args.env.wanted(&compiled.build);
+            let (locked, _) = environment_args::locked(
+                &args.env,
+                &args.recipe.recipe,
+                &file,
+                &compiled.build,
+                &wanted,
+            )
+            .await?;
+            melangec::repo::pinned::fetchable(&locked)?;
+            environment_args::pin(&locked, &wanted).await
+        })?;
+        options.environment = Some(pinned);
+        compile(&file, &options, &library).map_err(Failure::Diagnostics)?
+    } else {
+        compiled
+    };
     match &args.output {
         Some(path) => atomic::write(path, &compiled.bytes)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
@@ -180,8 +215,7 @@ fn run_pipelines(args: PipelinesArgs) -> Result<(), Failure> {
         None => pipelines::list(&library),
         Some(PipelinesAction::Show { name }) => pipelines::show(&library, &name)?,
     };
-    print!("{text}");
-    Ok(())
+    print_out(&text)
 }
 
 fn run_render(path: &Path) -> Result<(), Failure> {
@@ -194,6 +228,18 @@ fn run_render(path: &Path) -> Result<(), Failure> {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
     };
     let text = render::render_bytes(&bytes)?;
-    print!("{text}");
-    Ok(())
+    print_out(&text)
+}
+
+/// Writes to standard output; a reader that went away (`| head`) ends the
+/// output quietly.
+fn print_out(text: &str) -> Result<(), Failure> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(format!("cannot write output: {e}").into())
+        }
+        _ => Ok(()),
+    }
 }

@@ -246,6 +246,10 @@ impl fmt::Display for Failure {
             for l in &self.last_lines {
                 writeln!(f, "  | {l}")?;
             }
+        } else if self.exit_code.is_none() && !self.error.is_empty() {
+            // No process ran (a fetch, a copy): the daemon's reason is all
+            // there is.
+            writeln!(f, ": {}", self.error.lines().last().unwrap_or_default())?;
         } else {
             writeln!(f)?;
         }

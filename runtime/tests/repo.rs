@@ -62,13 +62,46 @@ fn lock_writes_the_same_pinned_list_every_time() {
     }
     assert_eq!(texts[0], texts[1]);
     let locks = melangec::repo::lock::parse(&texts[0]).unwrap();
-    let names: Vec<&str> = locks[0].1.iter().map(|p| p.name.as_str()).collect();
+    let names: Vec<&str> = locks[0].packages.iter().map(|p| p.name.as_str()).collect();
     for name in ["base-files", "busybox", "ca-certificates-bundle", "libc6"] {
         assert!(names.contains(&name), "{name}: {names:?}");
     }
     assert!(locks[0]
-        .1
+        .packages
         .iter()
         .all(|p| p.sha256.len() == 64 && p.checksum.starts_with("Q1")));
+    let _ = std::fs::remove_dir_all(&out);
+}
+
+#[test]
+fn a_missing_package_is_shown_at_its_recipe_line() {
+    let dir = repo();
+    let out = std::env::temp_dir().join(format!("melangec-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let recipe = out.join("missing.yaml");
+    std::fs::write(
+        &recipe,
+        "package:\n  name: missing\n  version: 1\n  epoch: 0\nenvironment:\n  contents:\n    packages:\n      - busybox\n      - no-such-tool\npipeline:\n  - runs: true\n",
+    )
+    .unwrap();
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("lock")
+        .arg(&recipe)
+        .arg("--repository-append")
+        .arg(&dir)
+        .arg("--keyring-append")
+        .arg(dir.join("melangec-test.rsa.pub"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!result.status.success());
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        err.contains("cannot resolve the x86_64 build environment"),
+        "{err}"
+    );
+    assert!(err.contains("missing.yaml:9:9"), "{err}");
+    assert!(err.contains("no-such-tool: no such package"), "{err}");
+    assert!(!out.join("missing.lock.yaml").exists());
     let _ = std::fs::remove_dir_all(&out);
 }

@@ -223,9 +223,6 @@ fn netcat_openbsd_builds_from_debian_sources_and_nc_runs_installed() {
     let _serial = serial();
     let out = build(&wolfi.join("netcat-openbsd.yaml"), &[]);
     ok(&out);
-    let log = String::from_utf8_lossy(&out.stderr);
-    // Debian's patch series applied, the C build ran.
-    assert!(log.contains("patching file netcat.c"), "{log}");
     let apk = apk("netcat-openbsd");
     assert_signed(&apk);
     assert_signed(&self::apk("netcat-openbsd-doc"));

@@ -58,9 +58,35 @@ pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// The members up to and including the first holding `.PKGINFO`: a
+/// package's data member, by far the largest, is not decompressed.
+fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let mut d = GzDecoder::new(rest);
+        let mut content = Vec::new();
+        d.read_to_end(&mut content).map_err(|e| {
+            format!(
+                "not a gzip member at byte {}: {e}",
+                bytes.len() - rest.len()
+            )
+        })?;
+        let after = d.into_inner();
+        let used = rest.len() - after.len();
+        let control = tar_files(&content).iter().any(|(n, _)| n == ".PKGINFO");
+        out.push((&rest[..used], content));
+        rest = after;
+        if control {
+            break;
+        }
+    }
+    Ok(out)
+}
+
 /// A package's index fields, from its control member.
 pub fn package(bytes: &[u8]) -> Result<Info, String> {
-    let members = members(bytes)?;
+    let members = control_members(bytes)?;
     for (compressed, content) in &members {
         let files = tar_files(content);
         let Some((_, pkginfo)) = files.iter().find(|(n, _)| n == ".PKGINFO") else {

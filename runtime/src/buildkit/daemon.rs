@@ -62,22 +62,27 @@ async fn ping(addr: &Addr) -> Result<Daemon, String> {
             .filter_map(|w| w.buildkit_version.as_ref())
             .map(|v| v.version.clone())
             .find(|v| !v.is_empty());
-        if version.is_none() {
-            // Info answers on v0.11 and later; Docker 20.10 has no Info.
-            if let Ok(info) = client.info(InfoRequest {}).await {
-                version = info
-                    .into_inner()
-                    .buildkit_version
-                    .map(|v| v.version)
-                    .filter(|v| !v.is_empty());
+        // Info answers on v0.11 and later (whatever version a distribution's
+        // build reports); Docker 20.10's BuildKit has no Info.
+        let has_info = match client.info(InfoRequest {}).await {
+            Ok(info) => {
+                if version.is_none() {
+                    version = info
+                        .into_inner()
+                        .buildkit_version
+                        .map(|v| v.version)
+                        .filter(|v| !v.is_empty());
+                }
+                true
             }
-        }
-        Ok::<_, String>((channel, version))
+            Err(_) => false,
+        };
+        Ok::<_, String>((channel, version, has_info))
     };
-    let (channel, version) = tokio::time::timeout(CONNECT_TIMEOUT, answer)
+    let (channel, version, has_info) = tokio::time::timeout(CONNECT_TIMEOUT, answer)
         .await
         .map_err(|_| "no answer".to_owned())??;
-    let caps = caps_for(version.as_deref());
+    let caps = caps_for(version.as_deref(), has_info);
     Ok(Daemon {
         addr: addr.clone(),
         channel,
@@ -87,13 +92,81 @@ async fn ping(addr: &Addr) -> Result<Daemon, String> {
 }
 
 /// The capabilities the compiler may rely on. BuildKit's Control API does
-/// not list them, but every daemon from v0.8 on has the baseline, which is
-/// all the compiler uses so far.
-pub fn caps_for(_version: Option<&str>) -> BTreeSet<String> {
-    BASELINE_CAPS.iter().map(|c| (*c).to_owned()).collect()
+/// not list them: every daemon from v0.8 on has the baseline, and MergeOp
+/// came in v0.10, known by the version or, where a distribution's build
+/// reports none (`v0.0.0+unknown`), by the Info call v0.11 added.
+pub fn caps_for(version: Option<&str>, has_info: bool) -> BTreeSet<String> {
+    let mut caps: BTreeSet<String> = BASELINE_CAPS.iter().map(|c| (*c).to_owned()).collect();
+    let at_least_0_10 = version
+        .and_then(|v| {
+            let mut parts = v.trim_start_matches('v').split(['.', '-', '+']);
+            let major: u32 = parts.next()?.parse().ok()?;
+            let minor: u32 = parts.next()?.parse().ok()?;
+            Some(major > 0 || minor >= 10)
+        })
+        .unwrap_or(false);
+    if has_info || at_least_0_10 {
+        caps.insert("mergeop".to_owned());
+    }
+    caps
+}
+
+/// Whether the daemon runs a MergeOp: Docker Engine's BuildKit refuses it
+/// unless the containerd image store is on, whatever its version, and says
+/// so only when asked. The probe merges two tiny scratch layers and exports
+/// nothing.
+pub async fn merges(channel: &tonic::transport::Channel, arch: melangec_compiler::Arch) -> bool {
+    use melangec_compiler::llb::{FileAction, LlbGraph};
+    let mut g = LlbGraph::new(arch);
+    let layers = ["a", "b"]
+        .iter()
+        .map(|d| {
+            g.file(
+                None,
+                vec![FileAction::Mkdir {
+                    path: format!("/melangec-probe-{d}"),
+                    mode: 0o755,
+                    parents: false,
+                    timestamp: Some(0),
+                }],
+                "probe",
+                None,
+            )
+        })
+        .collect();
+    let merged = g.merge(layers, "probe");
+    let marshaled = melangec_compiler::marshal::marshal(
+        g,
+        merged,
+        &melangec_compiler::SourceFile::new("probe", ""),
+    );
+    let mut client = ControlClient::new(channel.clone());
+    let request = melangec_proto::moby::buildkit::v1::SolveRequest {
+        r#ref: super::solve::new_id(),
+        definition: Some(marshaled.definition),
+        ..Default::default()
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), client.solve(request))
+        .await
+        .is_ok_and(|r| r.is_ok())
 }
 
 /// The innermost cause, for messages.
 pub fn describe(e: &dyn std::error::Error) -> String {
     root_cause(e)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mergeop_from_the_version_or_the_info_call() {
+        assert!(!caps_for(None, false).contains("mergeop"));
+        assert!(!caps_for(Some("v0.8.2"), false).contains("mergeop"));
+        assert!(caps_for(Some("v0.11.6"), true).contains("mergeop"));
+        assert!(caps_for(Some("v0.10.0"), false).contains("mergeop"));
+        assert!(caps_for(Some("v0.0.0+unknown-moby"), true).contains("mergeop"));
+        assert!(caps_for(None, false).contains("source.http.checksum"));
+    }
 }

@@ -4,13 +4,9 @@
 //! package pinned by content.
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use sha1::{Digest as _, Sha1};
-use sha2::Sha256;
-
-use super::{index, resolve};
-use crate::apk::read;
+use super::{cache, index, resolve};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Locked {
@@ -32,13 +28,49 @@ pub struct Request<'a> {
     pub packages: &'a [String],
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
+/// One architecture's lock: what was asked for, and what it resolved to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ArchLock {
+    pub arch: String,
+    /// The requested package names, sorted, each once.
+    pub requested: Vec<String>,
+    pub packages: Vec<Locked>,
 }
 
-/// Resolves and downloads every package once to record its sha256, checking
-/// each against the index's checksum.
-pub async fn lock(req: &Request<'_>) -> Result<Vec<Locked>, String> {
+/// Sorted and deduplicated, as a lock records requests.
+pub fn requested(packages: &[String]) -> Vec<String> {
+    let set: std::collections::BTreeSet<&String> = packages.iter().collect();
+    set.into_iter().cloned().collect()
+}
+
+/// Why locking failed.
+#[derive(Debug)]
+pub enum LockError {
+    /// No set of packages satisfies the request.
+    Unresolved(resolve::Unresolved),
+    /// A repository or package could not be read or checked.
+    Other(String),
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LockError::Unresolved(u) => u.fmt(f),
+            LockError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+impl From<String> for LockError {
+    fn from(s: String) -> LockError {
+        LockError::Other(s)
+    }
+}
+
+/// Resolves, and records each chosen package's sha256 from the package
+/// cache (downloading, and checking against the index's checksum, what is
+/// not there yet).
+pub async fn lock(req: &Request<'_>, cache: &Path) -> Result<ArchLock, LockError> {
     let mut available = Vec::new();
     let mut origin = Vec::new();
     for repo in req.repositories {
@@ -49,7 +81,7 @@ pub async fn lock(req: &Request<'_>) -> Result<Vec<Locked>, String> {
             available.push(p);
         }
     }
-    let chosen = resolve::resolve(&available, req.packages).map_err(|e| e.to_string())?;
+    let chosen = resolve::resolve(&available, req.packages).map_err(LockError::Unresolved)?;
     let mut out = Vec::new();
     for p in chosen {
         let at = available
@@ -57,94 +89,96 @@ pub async fn lock(req: &Request<'_>) -> Result<Vec<Locked>, String> {
             .position(|a| a.name == p.name && a.version == p.version && a.checksum == p.checksum)
             .expect("chosen from available");
         let repo = &origin[at];
-        let file = format!("{}/{}-{}.apk", req.arch, p.name, p.version);
-        let bytes = index::fetch_file(repo, &file).await?;
-        let members = read::members(&bytes).map_err(|e| format!("{repo}/{file}: {e}"))?;
-        let control = members
-            .iter()
-            .find(|(_, content)| {
-                read::tar_files(content)
-                    .iter()
-                    .any(|(n, _)| n == ".PKGINFO")
-            })
-            .ok_or_else(|| format!("{repo}/{file}: no control segment"))?;
-        let checksum = format!(
-            "Q1{}",
-            base64::Engine::encode(
-                &base64::engine::general_purpose::STANDARD,
-                Sha1::digest(control.0)
-            )
-        );
-        if checksum != p.checksum {
-            return Err(format!(
-                "{repo}/{file}: checksum {checksum} does not match the index's {}",
-                p.checksum
-            ));
-        }
+        let sha256 = cache::sha256(cache, repo, req.arch, &p.name, &p.version, &p.checksum).await?;
         out.push(Locked {
             name: p.name,
             version: p.version,
             arch: req.arch.to_owned(),
             repository: repo.clone(),
-            checksum,
-            sha256: hex(&Sha256::digest(&bytes)),
+            checksum: p.checksum,
+            sha256,
         });
     }
-    Ok(out)
+    Ok(ArchLock {
+        arch: req.arch.to_owned(),
+        requested: requested(req.packages),
+        packages: out,
+    })
 }
 
-/// The lock file: YAML, one list per architecture, sorted, so that it
+/// The lock file: YAML, one entry per architecture, sorted, so that it
 /// diffs well and reads back the same.
-pub fn render(locks: &[(String, Vec<Locked>)]) -> String {
+pub fn render(locks: &[ArchLock]) -> String {
     let mut out = String::from("# Written by melangec lock; build and compile read it.\n");
-    for (arch, packages) in locks {
-        let _ = writeln!(out, "{arch}:");
-        for p in packages {
-            let _ = writeln!(out, "  - name: {}", p.name);
-            let _ = writeln!(out, "    version: {}", p.version);
-            let _ = writeln!(out, "    repository: {}", p.repository);
-            let _ = writeln!(out, "    checksum: {}", p.checksum);
-            let _ = writeln!(out, "    sha256: {}", p.sha256);
+    for l in locks {
+        let _ = writeln!(out, "{}:", l.arch);
+        let _ = writeln!(out, "  requested:");
+        for r in &l.requested {
+            let _ = writeln!(out, "    - {r}");
+        }
+        let _ = writeln!(out, "  packages:");
+        for p in &l.packages {
+            let _ = writeln!(out, "    - name: {}", p.name);
+            let _ = writeln!(out, "      version: {}", p.version);
+            let _ = writeln!(out, "      repository: {}", p.repository);
+            let _ = writeln!(out, "      checksum: {}", p.checksum);
+            let _ = writeln!(out, "      sha256: {}", p.sha256);
         }
     }
     out
 }
 
 /// Reads what [`render`] wrote.
-pub fn parse(text: &str) -> Result<Vec<(String, Vec<Locked>)>, String> {
-    let mut out: Vec<(String, Vec<Locked>)> = Vec::new();
+pub fn parse(text: &str) -> Result<Vec<ArchLock>, String> {
+    let mut out: Vec<ArchLock> = Vec::new();
+    let mut section = "";
     for (n, line) in text.lines().enumerate() {
         let bad = || format!("lock line {}: {line:?}", n + 1);
         if line.starts_with('#') || line.trim().is_empty() {
             continue;
         }
         if let Some(arch) = line.strip_suffix(':').filter(|a| !a.starts_with(' ')) {
-            out.push((arch.to_owned(), Vec::new()));
+            out.push(ArchLock {
+                arch: arch.to_owned(),
+                requested: Vec::new(),
+                packages: Vec::new(),
+            });
             continue;
         }
-        let (arch, list) = out.last_mut().ok_or_else(bad)?;
-        let (key, value) = line
-            .trim_start_matches(' ')
-            .trim_start_matches("- ")
-            .split_once(": ")
-            .ok_or_else(bad)?;
-        if line.trim_start().starts_with("- ") {
-            list.push(Locked {
-                name: String::new(),
-                version: String::new(),
-                arch: arch.clone(),
-                repository: String::new(),
-                checksum: String::new(),
-                sha256: String::new(),
-            });
-        }
-        let p = list.last_mut().ok_or_else(bad)?;
-        match key {
-            "name" => p.name = value.to_owned(),
-            "version" => p.version = value.to_owned(),
-            "repository" => p.repository = value.to_owned(),
-            "checksum" => p.checksum = value.to_owned(),
-            "sha256" => p.sha256 = value.to_owned(),
+        let l = out.last_mut().ok_or_else(bad)?;
+        match line {
+            "  requested:" => section = "requested",
+            "  packages:" => section = "packages",
+            _ if section == "requested" => {
+                let name = line.strip_prefix("    - ").ok_or_else(bad)?;
+                l.requested.push(name.to_owned());
+            }
+            _ if section == "packages" => {
+                let item = line.strip_prefix("    - ");
+                let (key, value) = item
+                    .or_else(|| line.strip_prefix("      "))
+                    .and_then(|kv| kv.split_once(": "))
+                    .ok_or_else(bad)?;
+                if item.is_some() {
+                    l.packages.push(Locked {
+                        name: String::new(),
+                        version: String::new(),
+                        arch: l.arch.clone(),
+                        repository: String::new(),
+                        checksum: String::new(),
+                        sha256: String::new(),
+                    });
+                }
+                let p = l.packages.last_mut().ok_or_else(bad)?;
+                match key {
+                    "name" => p.name = value.to_owned(),
+                    "version" => p.version = value.to_owned(),
+                    "repository" => p.repository = value.to_owned(),
+                    "checksum" => p.checksum = value.to_owned(),
+                    "sha256" => p.sha256 = value.to_owned(),
+                    _ => return Err(bad()),
+                }
+            }
             _ => return Err(bad()),
         }
     }
@@ -165,9 +199,14 @@ mod tests {
             checksum: "Q1abc=".into(),
             sha256: "ab".repeat(32),
         };
-        let locks = vec![("x86_64".to_owned(), vec![p.clone()])];
+        let locks = vec![ArchLock {
+            arch: "x86_64".into(),
+            requested: vec!["build-base".into(), "busybox".into()],
+            packages: vec![p.clone(), p],
+        }];
         let text = render(&locks);
         assert_eq!(parse(&text).unwrap(), locks);
         assert!(parse("x86_64:\n  - bogus\n").is_err());
+        assert!(parse("x86_64:\n  packages:\n    - nonsense: 1\n").is_err());
     }
 }

@@ -12,15 +12,14 @@ use std::path::{Path, PathBuf};
 use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
-use super::index;
+use super::cache;
 use super::lock::Locked;
 use crate::apk::read;
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
+use crate::apk::package::Info;
 
-/// Where an environment is kept: `<cache>/<sha256 of its lock entries>`.
+/// Where an environment is kept: `<cache>/environments/<hash of its lock
+/// entries and keys>`.
 pub fn cache_path(cache: &Path, packages: &[Locked], keys: &[PathBuf]) -> PathBuf {
     let mut h = Sha256::new();
     for p in packages {
@@ -35,7 +34,223 @@ pub fn cache_path(cache: &Path, packages: &[Locked], keys: &[PathBuf]) -> PathBu
         );
         h.update(b"\n");
     }
-    cache.join(&hex(&h.finalize())[..32])
+    cache
+        .join("environments")
+        .join(&cache::hex(&h.finalize())[..32])
+}
+
+/// A locked package, read: its file, `.PKGINFO` and the paths it installs.
+pub struct Loaded {
+    pub locked: Locked,
+    pub info: Info,
+    pub files: Vec<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// Reads every locked package (from the package cache, downloading what is
+/// missing) and puts them in install order: each after what it depends on,
+/// otherwise by name, as apk installs them. With `root`, each is unpacked
+/// there as it is listed.
+pub async fn load(
+    cache: &Path,
+    packages: &[Locked],
+    root: Option<&Path>,
+) -> Result<Vec<Loaded>, String> {
+    let mut loaded = Vec::new();
+    for p in packages {
+        let bytes = cache::locked(cache, p).await?;
+        let file = format!("{}-{}.apk", p.name, p.version);
+        let info = read::package(&bytes).map_err(|e| format!("{file}: {e}"))?;
+        loaded.push(Loaded {
+            locked: p.clone(),
+            info,
+            files: Vec::new(),
+            bytes,
+        });
+    }
+    let order = install_order(&loaded.iter().map(|l| &l.info).collect::<Vec<_>>());
+    let mut slots: Vec<Option<Loaded>> = loaded.into_iter().map(Some).collect();
+    let mut ordered: Vec<Loaded> = order.into_iter().filter_map(|i| slots[i].take()).collect();
+    for l in &mut ordered {
+        l.files = unpack(&l.bytes, root)
+            .map_err(|e| format!("{}-{}.apk: {e}", l.locked.name, l.locked.version))?;
+    }
+    Ok(ordered)
+}
+
+fn install_order(infos: &[&Info]) -> Vec<usize> {
+    let mut by_name: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for (i, info) in infos.iter().enumerate() {
+        by_name.insert(&info.name, i);
+    }
+    for (i, info) in infos.iter().enumerate() {
+        for p in &info.provides {
+            let name = p.split('=').next().unwrap_or(p);
+            by_name.entry(name).or_insert(i);
+        }
+    }
+    let mut by_sorted: Vec<usize> = (0..infos.len()).collect();
+    by_sorted.sort_by(|a, b| infos[*a].name.cmp(&infos[*b].name));
+    let mut done = vec![false; infos.len()];
+    let mut order = Vec::new();
+    // Depth first, dependencies before dependents; a cycle is cut where it
+    // closes.
+    fn visit(
+        i: usize,
+        infos: &[&Info],
+        by_name: &std::collections::HashMap<&str, usize>,
+        done: &mut [bool],
+        order: &mut Vec<usize>,
+    ) {
+        if done[i] {
+            return;
+        }
+        done[i] = true;
+        let mut deps: Vec<usize> = infos[i]
+            .depends
+            .iter()
+            .filter(|d| !d.starts_with('!'))
+            .filter_map(|d| {
+                let name = d.split(['<', '>', '=', '~']).next().unwrap_or(d);
+                by_name.get(name).copied()
+            })
+            .collect();
+        deps.sort_by(|a, b| infos[*a].name.cmp(&infos[*b].name));
+        for d in deps {
+            visit(d, infos, by_name, done, order);
+        }
+        order.push(i);
+    }
+    for i in by_sorted {
+        visit(i, infos, &by_name, &mut done, &mut order);
+    }
+    order
+}
+
+/// apk's files over the installed packages, as apko writes them: the
+/// installed database, world, repositories and trusted keys; and the build
+/// account melange adds unless a package made the account files.
+pub struct Layout {
+    pub files: Vec<(String, i32, Vec<u8>)>,
+    pub dirs: Vec<(String, i32)>,
+}
+
+pub fn layout(
+    loaded: &[Loaded],
+    requested: &[String],
+    repositories: &[String],
+    keys: &[PathBuf],
+) -> Result<Layout, String> {
+    let owned = |path: &str| loaded.iter().any(|l| l.files.iter().any(|f| f == path));
+    layout_from(
+        installed(loaded),
+        owned("etc/passwd"),
+        owned("etc/group"),
+        requested,
+        repositories,
+        keys,
+    )
+}
+
+/// apk's installed database for `loaded`, in their order.
+pub fn installed(loaded: &[Loaded]) -> String {
+    let mut installed = String::new();
+    for l in loaded {
+        let info = &l.info;
+        let _ = writeln!(
+            installed,
+            "C:{}\nP:{}\nV:{}\nA:{}\nS:{}\nI:{}\nT:{}\nL:{}\no:{}",
+            l.locked.checksum,
+            info.name,
+            info.version,
+            info.arch,
+            l.bytes.len(),
+            info.size,
+            info.description,
+            info.license,
+            info.origin
+        );
+        if !info.depends.is_empty() {
+            let _ = writeln!(installed, "D:{}", info.depends.join(" "));
+        }
+        if !info.provides.is_empty() {
+            let _ = writeln!(installed, "p:{}", info.provides.join(" "));
+        }
+        let mut dir = String::new();
+        for f in &l.files {
+            let (parent, name) = f.rsplit_once('/').unwrap_or(("", f));
+            if parent != dir {
+                let _ = writeln!(installed, "F:{parent}");
+                dir = parent.to_owned();
+            }
+            let _ = writeln!(installed, "R:{name}");
+        }
+        installed.push('\n');
+    }
+    installed
+}
+
+/// The layout from an installed database already made, and whether the
+/// packages ship the account files.
+pub fn layout_from(
+    installed: String,
+    has_passwd: bool,
+    has_group: bool,
+    requested: &[String],
+    repositories: &[String],
+    keys: &[PathBuf],
+) -> Result<Layout, String> {
+    let mut files = vec![
+        (
+            "lib/apk/db/installed".to_owned(),
+            0o644,
+            installed.into_bytes(),
+        ),
+        (
+            "etc/apk/world".to_owned(),
+            0o644,
+            (requested.join("\n") + "\n").into_bytes(),
+        ),
+        (
+            "etc/apk/repositories".to_owned(),
+            0o644,
+            (repositories.join("\n") + "\n").into_bytes(),
+        ),
+    ];
+    let mut key_files = Vec::new();
+    for k in keys {
+        let name = k
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read(k).map_err(|e| format!("{}: {e}", k.display()))?;
+        key_files.push((format!("etc/apk/keys/{name}"), 0o644, text));
+    }
+    key_files.sort();
+    files.extend(key_files);
+    if !has_passwd {
+        files.push((
+            "etc/passwd".to_owned(),
+            0o644,
+            b"root:x:0:0:root:/root:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\n"
+                .to_vec(),
+        ));
+    }
+    if !has_group {
+        files.push((
+            "etc/group".to_owned(),
+            0o644,
+            b"root:x:0:\nbuild:x:1000:\n".to_vec(),
+        ));
+    }
+    let dirs = vec![
+        ("lib/apk/db".to_owned(), 0o755),
+        ("etc/apk/keys".to_owned(), 0o755),
+        ("tmp".to_owned(), 0o777),
+        ("home/build".to_owned(), 0o755),
+        ("var/cache/melange".to_owned(), 0o755),
+    ];
+    Ok(Layout { files, dirs })
 }
 
 /// Assembles (once) the root filesystem of `packages` under `cache`.
@@ -53,79 +268,24 @@ pub async fn assemble(
     let partial = dest.with_extension(format!("partial-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
-    let mut installed = String::new();
-    for p in packages {
-        let file = format!("{}/{}-{}.apk", p.arch, p.name, p.version);
-        let bytes = index::fetch_file(&p.repository, &file).await?;
-        let got = hex(&Sha256::digest(&bytes));
-        if got != p.sha256 {
-            return Err(format!(
-                "{}/{file}: sha256 {got} is not the locked {}",
-                p.repository, p.sha256
-            ));
+    let loaded = load(cache, packages, Some(&partial)).await?;
+    let layout = layout(&loaded, requested, repositories, keys)?;
+    for (dir, mode) in &layout.dirs {
+        let path = partial.join(dir);
+        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        if dir == "tmp" {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o1777));
+        } else {
+            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32));
         }
-        let files = unpack(&bytes, &partial).map_err(|e| format!("{file}: {e}"))?;
-        let info = read::package(&bytes)?;
-        let _ = writeln!(
-            installed,
-            "C:{}\nP:{}\nV:{}\nA:{}\nS:{}\nI:{}\nT:{}\nL:{}\no:{}",
-            info.checksum,
-            info.name,
-            info.version,
-            info.arch,
-            info.file_size,
-            info.size,
-            info.description,
-            info.license,
-            info.origin
-        );
-        if !info.depends.is_empty() {
-            let _ = writeln!(installed, "D:{}", info.depends.join(" "));
-        }
-        if !info.provides.is_empty() {
-            let _ = writeln!(installed, "p:{}", info.provides.join(" "));
-        }
-        let mut dir = String::new();
-        for f in files {
-            let (parent, name) = f.rsplit_once('/').unwrap_or(("", &f));
-            if parent != dir {
-                let _ = writeln!(installed, "F:{parent}");
-                dir = parent.to_owned();
-            }
-            let _ = writeln!(installed, "R:{name}");
-        }
-        installed.push('\n');
     }
-    let write = |rel: &str, text: &str| -> Result<(), String> {
+    for (rel, mode, data) in &layout.files {
         let path = partial.join(rel);
         std::fs::create_dir_all(path.parent().expect("has parent")).map_err(|e| e.to_string())?;
-        std::fs::write(&path, text).map_err(|e| format!("{}: {e}", path.display()))
-    };
-    write("lib/apk/db/installed", &installed)?;
-    write("etc/apk/world", &(requested.join("\n") + "\n"))?;
-    write("etc/apk/repositories", &(repositories.join("\n") + "\n"))?;
-    for k in keys {
-        let name = k
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let text = std::fs::read_to_string(k).map_err(|e| format!("{}: {e}", k.display()))?;
-        write(&format!("etc/apk/keys/{name}"), &text)?;
+        std::fs::write(&path, data).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    // The build account melange adds, unless a package made the files.
-    if !partial.join("etc/passwd").exists() {
-        write(
-            "etc/passwd",
-            "root:x:0:0:root:/root:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\n",
-        )?;
-    }
-    if !partial.join("etc/group").exists() {
-        write("etc/group", "root:x:0:\nbuild:x:1000:\n")?;
-    }
-    for d in ["tmp", "home/build", "var/cache/melange"] {
-        std::fs::create_dir_all(partial.join(d)).map_err(|e| e.to_string())?;
-    }
-    let _ = std::fs::set_permissions(partial.join("tmp"), std::fs::Permissions::from_mode(0o1777));
     match std::fs::rename(&partial, &dest) {
         Ok(()) => Ok(dest),
         // Another build assembled the same environment meanwhile.
@@ -137,8 +297,9 @@ pub async fn assemble(
     }
 }
 
-/// Unpacks the data member of an `.apk` under `root`; returns the files.
-fn unpack(bytes: &[u8], root: &Path) -> Result<Vec<String>, String> {
+/// Unpacks the data member of an `.apk` under `root` (or only lists it);
+/// returns the files.
+fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<String>, String> {
     let members = read::members(bytes)?;
     let data = members.last().ok_or("empty package")?;
     // Decompress again as a stream: the data member can be large.
@@ -180,6 +341,12 @@ fn unpack(bytes: &[u8], root: &Path) -> Result<Vec<String>, String> {
         if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == ".." || c == ".") {
             return Err(format!("unsafe path {path:?}"));
         }
+        let Some(root) = root else {
+            if matches!(kind, b'0' | 0 | b'1' | b'2') {
+                files.push(rel.to_owned());
+            }
+            continue;
+        };
         let target = root.join(rel);
         if let Some(parent) = target.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;

@@ -1,0 +1,229 @@
+//! Where a build environment comes from, for `build` and `compile`: the
+//! recipe's repositories, keyring and packages plus the `--*-append` flags,
+//! and the lock beside the recipe. With a lock whose packages BuildKit can
+//! fetch, the definition installs them itself; otherwise `build` assembles
+//! the root filesystem here and serves it.
+
+use std::path::{Path, PathBuf};
+
+use melangec::apk::write_atomic;
+use melangec::repo::lock::{self, ArchLock, LockError, Locked, Request};
+use melangec::repo::resolve::Unresolved;
+use melangec::repo::{cache, pinned, rootfs};
+use melangec_compiler::ir::Build;
+use melangec_compiler::{Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
+
+use crate::Failure;
+
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct EnvironmentArgs {
+    /// Public keys trusted besides the recipe's keyring.
+    #[arg(long, value_delimiter = ',')]
+    pub keyring_append: Vec<String>,
+    /// Repositories searched after the recipe's.
+    #[arg(long, value_delimiter = ',')]
+    pub repository_append: Vec<String>,
+    /// Packages added to the environment.
+    #[arg(long, value_delimiter = ',')]
+    pub package_append: Vec<String>,
+    /// The lock to use and refresh (default: `<recipe>.lock.yaml` when it
+    /// exists).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+}
+
+/// What the environment asks for.
+pub struct Wanted {
+    pub repositories: Vec<String>,
+    pub keyring: Vec<PathBuf>,
+    pub packages: Vec<String>,
+}
+
+impl EnvironmentArgs {
+    pub fn wanted(&self, build: &Build) -> Wanted {
+        let mut repositories = build.repositories.clone();
+        repositories.extend(self.repository_append.iter().cloned());
+        let mut keyring: Vec<PathBuf> = build.keyring.iter().map(PathBuf::from).collect();
+        keyring.extend(self.keyring_append.iter().map(PathBuf::from));
+        let mut packages = build.environment_packages.clone();
+        packages.extend(self.package_append.iter().cloned());
+        Wanted {
+            repositories,
+            keyring,
+            packages,
+        }
+    }
+
+    fn lock_path(&self, recipe: &Path) -> PathBuf {
+        self.lock.clone().unwrap_or_else(|| {
+            let mut p = recipe.to_path_buf();
+            p.set_extension("lock.yaml");
+            p
+        })
+    }
+}
+
+/// The environment a build runs in.
+pub enum Environment {
+    /// Installed by the definition from pinned packages.
+    Pinned(PinnedEnvironment),
+    /// A root filesystem on this machine, served as the `environment` local.
+    Dir(PathBuf),
+}
+
+/// The locked packages for `build`'s architecture: from the lock when it
+/// covers what is asked for now, else resolved afresh (and written back
+/// into the lock, if there is one, as Cargo refreshes Cargo.lock).
+/// Returns them and whether a lock file is in use.
+pub async fn locked(
+    args: &EnvironmentArgs,
+    recipe: &Path,
+    file: &SourceFile,
+    build: &Build,
+    wanted: &Wanted,
+) -> Result<(Vec<Locked>, Option<PathBuf>), Failure> {
+    let arch = build.arch.apk();
+    let path = args.lock_path(recipe);
+    let mut locks = match std::fs::read_to_string(&path) {
+        Ok(text) => Some(lock::parse(&text).map_err(|e| format!("{}: {e}", path.display()))?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.lock.is_none() => None,
+        Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
+    };
+    let want = lock::requested(&wanted.packages);
+    if let Some(found) = locks
+        .as_ref()
+        .and_then(|ls| ls.iter().find(|l| l.arch == arch && l.requested == want))
+    {
+        return Ok((found.packages.clone(), Some(path)));
+    }
+    if wanted.repositories.is_empty() {
+        return Err("no environment: the recipe names no repositories; pass --repository-append (and --keyring-append), or --environment-dir".to_owned().into());
+    }
+    let request = Request {
+        arch,
+        repositories: &wanted.repositories,
+        keyring: &wanted.keyring,
+        packages: &wanted.packages,
+    };
+    let fresh: ArchLock = match lock::lock(&request, &cache::root()).await {
+        Ok(l) => l,
+        Err(LockError::Unresolved(u)) => return Err(unresolved(file, build, &u)),
+        Err(e) => return Err(format!("cannot resolve the {arch} build environment: {e}").into()),
+    };
+    let packages = fresh.packages.clone();
+    if let Some(ls) = locks.as_mut() {
+        ls.retain(|l| l.arch != arch);
+        ls.push(fresh);
+        ls.sort_by(|a, b| a.arch.cmp(&b.arch));
+        write_atomic(&path, lock::render(ls).as_bytes(), 0o644)?;
+        eprintln!(
+            "refreshed {} for {arch}: the environment asks for other packages",
+            path.display()
+        );
+        return Ok((packages, Some(path)));
+    }
+    Ok((packages, None))
+}
+
+/// A resolution failure, pointed at the recipe line that asked for the
+/// package (or for the package that needed it) when the recipe lists it.
+pub fn unresolved(file: &SourceFile, build: &Build, u: &Unresolved) -> Failure {
+    let arch = build.arch.apk();
+    let name_of = |c: &str| {
+        c.trim_start_matches('!')
+            .split(['<', '>', '=', '~'])
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let asked = match &u.required_by {
+        None => name_of(&u.constraint),
+        // `name-version-rN`: the package name is what the recipe lists.
+        Some(by) => build
+            .environment_spans
+            .iter()
+            .map(|(n, _)| n.clone())
+            .find(|n| {
+                by.strip_prefix(n.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .unwrap_or_default(),
+    };
+    match build
+        .environment_spans
+        .iter()
+        .find(|(n, _)| name_of(n) == asked)
+    {
+        Some((_, span)) => {
+            let label = match &u.required_by {
+                None => format!("{}: {}", u.constraint, u.why),
+                Some(by) => format!("{by} needs {}: {}", u.constraint, u.why),
+            };
+            Failure::Diagnostics(Diagnostics(vec![Diagnostic::new(
+                file,
+                *span,
+                format!("cannot resolve the {arch} build environment"),
+            )
+            .with_code("melangec::environment")
+            .with_label(label)
+            .with_help("check the name and the repositories (--repository-append) and keys (--keyring-append)")]))
+        }
+        None => format!("cannot resolve the {arch} build environment: {u}").into(),
+    }
+}
+
+/// Pins a locked environment for the definition to install.
+pub async fn pin(locked: &[Locked], wanted: &Wanted) -> Result<PinnedEnvironment, Failure> {
+    Ok(pinned::pin(
+        &cache::root(),
+        locked,
+        &lock::requested(&wanted.packages),
+        &wanted.repositories,
+        &wanted.keyring,
+    )
+    .await?)
+}
+
+/// The environment for `build`: pinned when a lock is in use and every
+/// package can be fetched by BuildKit, otherwise assembled here.
+pub async fn prepare(
+    args: &EnvironmentArgs,
+    recipe: &Path,
+    file: &SourceFile,
+    build: &Build,
+) -> Result<Environment, Failure> {
+    let started = std::time::Instant::now();
+    let wanted = args.wanted(build);
+    let (locked, lock_file) = locked(args, recipe, file, build, &wanted).await?;
+    if let Some(lock_file) = &lock_file {
+        match pinned::fetchable(&locked) {
+            Ok(()) => {
+                let env = pin(&locked, &wanted).await?;
+                eprintln!(
+                    "environment: {} packages pinned by {} in {:.2}s",
+                    locked.len(),
+                    lock_file.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok(Environment::Pinned(env));
+            }
+            Err(e) => eprintln!("note: {e}; the environment is assembled here instead"),
+        }
+    }
+    let dir = rootfs::assemble(
+        &cache::root(),
+        &locked,
+        &lock::requested(&wanted.packages),
+        &wanted.repositories,
+        &wanted.keyring,
+    )
+    .await?;
+    eprintln!(
+        "environment: {} packages in {:.2}s ({})",
+        locked.len(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    );
+    Ok(Environment::Dir(dir))
+}

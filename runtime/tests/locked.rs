@@ -1,0 +1,227 @@
+//! Locked environments: `melangec lock` against the test repository served
+//! over loopback HTTP, `compile` pinning every package in the definition
+//! (no `environment` local), and `build` installing them on a real BuildKit,
+//! cached from one build to the next, refreshing the lock when the recipe
+//! asks for other packages.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn daemon() -> String {
+    std::env::var("MELANGEC_TEST_BUILDKIT")
+        .expect("MELANGEC_TEST_BUILDKIT names the BuildKit to test against (make test sets it)")
+}
+
+fn repo() -> PathBuf {
+    let repo = root().join("target/test-repo");
+    assert!(
+        repo.join("x86_64/APKINDEX.tar.gz").exists(),
+        "run `make test-repo`"
+    );
+    repo
+}
+
+/// Serves `dir` on a loopback port, a thread per connection (BuildKit
+/// fetches every package of an environment at once). Returns the URL.
+fn serve(dir: PathBuf) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(&stream);
+                let mut request = String::new();
+                if reader.read_line(&mut request).is_err() {
+                    return;
+                }
+                let mut line = String::new();
+                while reader.read_line(&mut line).is_ok_and(|n| n > 2) {
+                    line.clear();
+                }
+                let mut parts = request.split_whitespace();
+                let method = parts.next().unwrap_or_default().to_owned();
+                let path = parts.next().unwrap_or_default().to_owned();
+                let file = dir.join(path.trim_start_matches('/'));
+                let mut out = &stream;
+                match std::fs::read(&file) {
+                    Ok(body) if !path.contains("..") => {
+                        let _ = write!(
+                            out,
+                            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                            body.len()
+                        );
+                        if method != "HEAD" {
+                            let _ = out.write_all(&body);
+                        }
+                    }
+                    _ => {
+                        let _ = out.write_all(
+                            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                        );
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
+fn melangec(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .args(args)
+        .current_dir(dir)
+        .env("MELANGEC_CACHE", dir.join("cache"))
+        .output()
+        .unwrap()
+}
+
+fn ok(out: &Output) -> String {
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "melangec failed:\n{log}");
+    log
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = root().join("target/test-locked").join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(
+        root().join("testdata/with-subpackage.yaml"),
+        dir.join("recipe.yaml"),
+    )
+    .unwrap();
+    dir
+}
+
+#[test]
+fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
+    let repo = repo();
+    let url = serve(repo.clone());
+    let key = repo.join("melangec-test.rsa.pub");
+    let key = key.to_str().unwrap();
+    let dir = scratch("pinned");
+    let env_flags = ["--repository-append", &url, "--keyring-append", key];
+
+    let mut args = vec!["lock", "recipe.yaml"];
+    args.extend(env_flags);
+    let log = ok(&melangec(&args, &dir));
+    assert!(log.contains("wrote recipe.lock.yaml"), "{log}");
+    let lock = std::fs::read_to_string(dir.join("recipe.lock.yaml")).unwrap();
+    assert!(lock.contains("  requested:\n    - busybox\n"), "{lock}");
+    assert!(
+        lock.contains(&format!("      repository: {url}\n")),
+        "{lock}"
+    );
+
+    // compile reads the lock: every package a source pinned by sha256, no
+    // environment local, the same bytes every time.
+    let mut args = vec!["compile", "recipe.yaml", "-o", "a.llb"];
+    args.extend(env_flags);
+    ok(&melangec(&args, &dir));
+    args[3] = "b.llb";
+    ok(&melangec(&args, &dir));
+    let a = std::fs::read(dir.join("a.llb")).unwrap();
+    assert_eq!(a, std::fs::read(dir.join("b.llb")).unwrap());
+    let out = melangec(&["render", "a.llb"], &dir);
+    ok(&out);
+    let rendered = String::from_utf8_lossy(&out.stdout);
+    assert!(!rendered.contains("local://environment"), "{rendered}");
+    assert!(rendered.contains("local://source"), "{rendered}");
+    for line in lock
+        .lines()
+        .filter_map(|l| l.strip_prefix("      sha256: "))
+    {
+        assert!(
+            rendered.contains(&format!("http.checksum = sha256:{line}")),
+            "{line} not pinned"
+        );
+    }
+    assert!(rendered.contains("unpack input 1:/busybox-"), "{rendered}");
+    assert!(
+        rendered.contains("mkfile /lib/apk/db/installed"),
+        "{rendered}"
+    );
+
+    // build installs the pinned packages on the daemon.
+    let build = |extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            "recipe.yaml",
+            "--progress",
+            "plain",
+            "--buildkit-addr",
+        ];
+        let addr = daemon();
+        args.push(&addr);
+        args.extend(["--workspace-dir", "ws", "--out-dir", "packages"]);
+        args.extend(env_flags);
+        args.extend(extra);
+        ok(&melangec(&args, &dir))
+    };
+    let first = build(&[]);
+    assert!(
+        first.contains("packages pinned by recipe.lock.yaml"),
+        "{first}"
+    );
+    assert!(dir
+        .join("ws/x86_64/melange-out/hello-tool/usr/bin/hello-tool")
+        .is_file());
+    // The same lock again: the environment's ops are all cached.
+    let second = build(&[]);
+    let env_steps: Vec<&str> = second
+        .lines()
+        .filter(|l| {
+            l.split_once(' ').is_some_and(|(_, rest)| {
+                rest.starts_with("install ")
+                    || rest.starts_with("unpack ")
+                    || rest.starts_with("merge ")
+                    || rest == "write the apk database"
+            })
+        })
+        .collect();
+    assert!(!env_steps.is_empty(), "{second}");
+    for l in &env_steps {
+        let num = l.split_whitespace().next().unwrap();
+        assert!(
+            second.contains(&format!("{num} CACHED")),
+            "{l} re-ran:\n{second}"
+        );
+    }
+
+    // Another package asked for: the lock is refreshed, then used.
+    let third = build(&["--package-append", "ca-certificates-bundle"]);
+    assert!(third.contains("refreshed recipe.lock.yaml"), "{third}");
+    let lock = std::fs::read_to_string(dir.join("recipe.lock.yaml")).unwrap();
+    assert!(lock.contains("    - ca-certificates-bundle\n"), "{lock}");
+    assert!(lock.contains("- name: ca-certificates-bundle"), "{lock}");
+}
+
+#[test]
+fn a_lock_from_a_directory_repository_is_assembled_on_the_client() {
+    let repo = repo();
+    let dir = scratch("directory");
+    let key = repo.join("melangec-test.rsa.pub");
+    let flags = [
+        "--repository-append",
+        repo.to_str().unwrap(),
+        "--keyring-append",
+        key.to_str().unwrap(),
+    ];
+    let mut args = vec!["lock", "recipe.yaml"];
+    args.extend(flags);
+    ok(&melangec(&args, &dir));
+    let mut args = vec!["compile", "recipe.yaml", "-o", "a.llb"];
+    args.extend(flags);
+    let out = melangec(&args, &dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("BuildKit cannot fetch from"), "{err}");
+    assert!(!dir.join("a.llb").exists());
+}

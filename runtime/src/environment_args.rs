@@ -12,6 +12,7 @@ use melangec::repo::resolve::Unresolved;
 use melangec::repo::{cache, pinned, rootfs};
 use melangec_compiler::ir::Build;
 use melangec_compiler::{Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
+use sha2::Digest;
 
 use crate::Failure;
 
@@ -40,18 +41,21 @@ pub struct Wanted {
 }
 
 impl EnvironmentArgs {
-    pub fn wanted(&self, build: &Build) -> Wanted {
+    /// The request; keys given by URL are downloaded into the cache.
+    pub async fn wanted(&self, build: &Build) -> Result<Wanted, Failure> {
         let mut repositories = build.repositories.clone();
         repositories.extend(self.repository_append.iter().cloned());
-        let mut keyring: Vec<PathBuf> = build.keyring.iter().map(PathBuf::from).collect();
-        keyring.extend(self.keyring_append.iter().map(PathBuf::from));
+        let mut keyring = Vec::new();
+        for k in build.keyring.iter().chain(&self.keyring_append) {
+            keyring.push(key_file(k).await?);
+        }
         let mut packages = build.environment_packages.clone();
         packages.extend(self.package_append.iter().cloned());
-        Wanted {
+        Ok(Wanted {
             repositories,
             keyring,
             packages,
-        }
+        })
     }
 
     fn lock_path(&self, recipe: &Path) -> PathBuf {
@@ -61,6 +65,28 @@ impl EnvironmentArgs {
             p
         })
     }
+}
+
+/// A keyring entry as a file: a path as it is, a URL fetched once into the
+/// cache under its own file name (which signatures name).
+async fn key_file(entry: &str) -> Result<PathBuf, Failure> {
+    if !(entry.starts_with("http://") || entry.starts_with("https://")) {
+        return Ok(PathBuf::from(entry));
+    }
+    let name = entry
+        .rsplit('/')
+        .next()
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| format!("{entry}: no file name in the key URL"))?;
+    let dir = cache::root()
+        .join("keys")
+        .join(&cache::hex(&sha2::Sha256::digest(entry.as_bytes()))[..16]);
+    let path = dir.join(name);
+    if !path.exists() {
+        let bytes = melangec::repo::index::get(entry.to_owned()).await?;
+        write_atomic(&path, &bytes, 0o644)?;
+    }
+    Ok(path)
 }
 
 /// The environment a build runs in.
@@ -194,7 +220,7 @@ pub async fn prepare(
     build: &Build,
 ) -> Result<Environment, Failure> {
     let started = std::time::Instant::now();
-    let wanted = args.wanted(build);
+    let wanted = args.wanted(build).await?;
     let (locked, lock_file) = locked(args, recipe, file, build, &wanted).await?;
     if let Some(lock_file) = &lock_file {
         match pinned::fetchable(&locked) {

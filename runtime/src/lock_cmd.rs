@@ -21,9 +21,9 @@ pub struct LockArgs {
     /// Repositories searched after the recipe's.
     #[arg(long, value_delimiter = ',')]
     repository_append: Vec<String>,
-    /// Public keys trusted besides the recipe's keyring.
+    /// Public keys trusted besides the recipe's keyring (paths or URLs).
     #[arg(long, value_delimiter = ',')]
-    keyring_append: Vec<PathBuf>,
+    keyring_append: Vec<String>,
     /// Packages added to every environment.
     #[arg(long, value_delimiter = ',')]
     package_append: Vec<String>,
@@ -55,17 +55,18 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
         let mut opts = options.clone();
         opts.arch = arch;
         let build = build_ir(&file, &opts, &library).map_err(Failure::Diagnostics)?;
-        let mut repositories = build.repositories.clone();
-        repositories.extend(args.repository_append.iter().cloned());
-        let mut keyring: Vec<PathBuf> = build.keyring.iter().map(PathBuf::from).collect();
-        keyring.extend(args.keyring_append.iter().cloned());
-        let mut packages = build.environment_packages.clone();
-        packages.extend(args.package_append.iter().cloned());
+        let env = crate::environment_args::EnvironmentArgs {
+            keyring_append: args.keyring_append.clone(),
+            repository_append: args.repository_append.clone(),
+            package_append: args.package_append.clone(),
+            lock: None,
+        };
+        let wanted = runtime.block_on(env.wanted(&build))?;
         let request = Request {
             arch: arch.apk(),
-            repositories: &repositories,
-            keyring: &keyring,
-            packages: &packages,
+            repositories: &wanted.repositories,
+            keyring: &wanted.keyring,
+            packages: &wanted.packages,
         };
         let locked = match runtime.block_on(lock::lock(&request, &melangec::repo::cache::root())) {
             Ok(l) => l,

@@ -9,7 +9,6 @@ use rsa::signature::Verifier;
 use rsa::RsaPublicKey;
 use sha1::Sha1;
 use sha2::Sha256;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::apk::package::Info;
 use crate::apk::read;
@@ -22,21 +21,16 @@ pub struct Index {
     pub signed_by: String,
 }
 
-/// `<repo>/<arch>/APKINDEX.tar.gz`: a local path (or `file://`), or `http://`.
+/// `<repo>/<arch>/APKINDEX.tar.gz`: a local path (or `file://`), or `http(s)://`.
 pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, String> {
     fetch_file(repository, &format!("{arch}/APKINDEX.tar.gz")).await
 }
 
-/// `<repo>/<relative path>`, from a directory or over http.
+/// `<repo>/<relative path>`, from a directory or over http(s).
 pub async fn fetch_file(repository: &str, relative: &str) -> Result<Vec<u8>, String> {
     let repo = repository.trim_end_matches('/');
-    if let Some(rest) = repo.strip_prefix("http://") {
-        return http_get(rest, relative).await;
-    }
-    if repo.starts_with("https://") {
-        return Err(format!(
-            "{repo}: https repositories are not supported yet; use http:// or a local path"
-        ));
+    if repo.starts_with("http://") || repo.starts_with("https://") {
+        return get(format!("{repo}/{relative}")).await;
     }
     let dir = PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo));
     let path = dir.join(relative);
@@ -45,59 +39,30 @@ pub async fn fetch_file(repository: &str, relative: &str) -> Result<Vec<u8>, Str
         .map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
-/// A plain HTTP/1.1 GET (loopback test repositories, mirrors on a LAN).
-async fn http_get(host_and_path: &str, file: &str) -> Result<Vec<u8>, String> {
-    let (host, base) = host_and_path.split_once('/').unwrap_or((host_and_path, ""));
-    let path = if base.is_empty() {
-        format!("/{file}")
-    } else {
-        format!("/{base}/{file}")
-    };
-    let addr = if host.contains(':') {
-        host.to_owned()
-    } else {
-        format!("{host}:80")
-    };
-    let fail = |e: std::io::Error| format!("http://{host}{path}: {e}");
-    let mut stream = tokio::net::TcpStream::connect(&addr).await.map_err(fail)?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: melangec\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await.map_err(fail)?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await.map_err(fail)?;
-    let split = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| format!("http://{host}{path}: malformed response"))?;
-    let head = String::from_utf8_lossy(&response[..split]).into_owned();
-    let status = head.lines().next().unwrap_or("");
-    if status.split_whitespace().nth(1) != Some("200") {
-        return Err(format!("http://{host}{path}: {status}"));
-    }
-    let body = response[split + 4..].to_vec();
-    if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        return dechunk(&body).ok_or_else(|| format!("http://{host}{path}: bad chunked body"));
-    }
-    Ok(body)
-}
-
-fn dechunk(mut body: &[u8]) -> Option<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let line_end = body.windows(2).position(|w| w == b"\r\n")?;
-        let size_text = std::str::from_utf8(&body[..line_end]).ok()?;
-        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
-        body = &body[line_end + 2..];
-        if size == 0 {
-            return Some(out);
-        }
-        out.extend_from_slice(body.get(..size)?);
-        body = body.get(size + 2..)?;
-    }
+/// An http(s) GET, following redirects, trusting the system's certificate
+/// authorities (as the rest of the machine does, a site's own included).
+pub async fn get(url: String) -> Result<Vec<u8>, String> {
+    tokio::task::spawn_blocking(move || {
+        static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
+        let agent = AGENT.get_or_init(|| {
+            ureq::AgentBuilder::new()
+                .user_agent(concat!("melangec/", env!("CARGO_PKG_VERSION")))
+                .timeout_connect(std::time::Duration::from_secs(20))
+                .timeout_read(std::time::Duration::from_secs(60))
+                .build()
+        });
+        let response = agent.get(&url).call().map_err(|e| match e {
+            ureq::Error::Status(code, r) => format!("{url}: {code} {}", r.status_text()),
+            // ureq names the URL itself.
+            ureq::Error::Transport(t) => t.to_string(),
+        })?;
+        let mut body = Vec::new();
+        std::io::Read::read_to_end(&mut response.into_reader(), &mut body)
+            .map_err(|e| format!("{url}: {e}"))?;
+        Ok(body)
+    })
+    .await
+    .map_err(|e| e.to_string())?
 }
 
 /// Checks the index's signature with a key from `keyring` (public key files
@@ -163,6 +128,7 @@ mod tests {
     use super::*;
     use crate::apk::key::{self, Key};
     use crate::apk::package::Info;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     #[tokio::test]
     async fn signed_indexes_verify_from_a_directory_and_over_http() {
@@ -213,13 +179,5 @@ mod tests {
             .unwrap();
         assert_eq!(over_http, bytes);
         let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    #[test]
-    fn chunked_bodies() {
-        assert_eq!(
-            dechunk(b"3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n").unwrap(),
-            b"abcde"
-        );
     }
 }

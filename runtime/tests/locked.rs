@@ -4,28 +4,13 @@
 //! cached from one build to the next, refreshing the lock when the recipe
 //! asks for other packages.
 
+mod common;
+use common::{daemon, repo, root};
+
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn daemon() -> String {
-    std::env::var("MELANGEC_TEST_BUILDKIT")
-        .expect("MELANGEC_TEST_BUILDKIT names the BuildKit to test against (make test sets it)")
-}
-
-fn repo() -> PathBuf {
-    let repo = root().join("target/test-repo");
-    assert!(
-        repo.join("x86_64/APKINDEX.tar.gz").exists(),
-        "run `make test-repo`"
-    );
-    repo
-}
 
 /// Serves `dir` on a loopback port, a thread per connection (BuildKit
 /// fetches every package of an environment at once). Returns the URL.

@@ -7,13 +7,12 @@
 //! The recipes are read in place from the corpus beside the project (or where
 //! `MELANGEC_CORPUS` says); without it these tests say so and pass.
 
+mod common;
+use common::{daemon, repo, root};
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::OnceLock;
-
-fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
 
 fn wolfi() -> Option<PathBuf> {
     let shared = std::env::var_os("MELANGEC_CORPUS")
@@ -29,20 +28,6 @@ fn wolfi() -> Option<PathBuf> {
         );
         None
     }
-}
-
-fn daemon() -> String {
-    std::env::var("MELANGEC_TEST_BUILDKIT")
-        .expect("MELANGEC_TEST_BUILDKIT names the BuildKit to test against (make test sets it)")
-}
-
-fn repo() -> PathBuf {
-    let repo = root().join("target/test-repo");
-    assert!(
-        repo.join("x86_64/APKINDEX.tar.gz").exists(),
-        "run `make test-repo`"
-    );
-    repo
 }
 
 /// One workspace for the whole file: built packages form a repository the

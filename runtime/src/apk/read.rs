@@ -14,6 +14,12 @@ pub type Member<'a> = (&'a [u8], Vec<u8>);
 
 /// Each gzip member of a file, in order.
 pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+    members_until(bytes, |_| false)
+}
+
+/// The members up to and including the first for whose content `last`
+/// holds.
+fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Member<'_>>, String> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
@@ -27,8 +33,12 @@ pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
         })?;
         let after = d.into_inner();
         let used = rest.len() - after.len();
+        let done = last(&content);
         out.push((&rest[..used], content));
         rest = after;
+        if done {
+            break;
+        }
     }
     Ok(out)
 }
@@ -58,35 +68,12 @@ pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
-/// The members up to and including the first holding `.PKGINFO`: a
-/// package's data member, by far the largest, is not decompressed.
-fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
-    let mut out = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let mut d = GzDecoder::new(rest);
-        let mut content = Vec::new();
-        d.read_to_end(&mut content).map_err(|e| {
-            format!(
-                "not a gzip member at byte {}: {e}",
-                bytes.len() - rest.len()
-            )
-        })?;
-        let after = d.into_inner();
-        let used = rest.len() - after.len();
-        let control = tar_files(&content).iter().any(|(n, _)| n == ".PKGINFO");
-        out.push((&rest[..used], content));
-        rest = after;
-        if control {
-            break;
-        }
-    }
-    Ok(out)
-}
-
 /// A package's index fields, from its control member.
 pub fn package(bytes: &[u8]) -> Result<Info, String> {
-    let members = control_members(bytes)?;
+    // The data member, by far the largest, is not decompressed.
+    let members = members_until(bytes, |content| {
+        tar_files(content).iter().any(|(n, _)| n == ".PKGINFO")
+    })?;
     for (compressed, content) in &members {
         let files = tar_files(content);
         let Some((_, pkginfo)) = files.iter().find(|(n, _)| n == ".PKGINFO") else {

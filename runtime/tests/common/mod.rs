@@ -1,0 +1,25 @@
+//! What the integration tests share: where the project is, which daemon to
+//! build on, and the test repository.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn daemon() -> String {
+    std::env::var("MELANGEC_TEST_BUILDKIT")
+        .expect("MELANGEC_TEST_BUILDKIT names the BuildKit to test against (make test sets it)")
+}
+
+/// `target/test-repo`, which `make test-repo` builds.
+pub fn repo() -> PathBuf {
+    let repo = root().join("target/test-repo");
+    assert!(
+        repo.join("x86_64/APKINDEX.tar.gz").exists(),
+        "run `make test-repo`"
+    );
+    repo
+}

@@ -129,12 +129,54 @@ pub fn resolve(available: &[Info], requests: &[String]) -> Result<Vec<Info>, Unr
             });
         }
     }
+    // A name provided with a version is exclusive, as apk holds it: two
+    // packages that both provide `cmd:nc=…` cannot be installed together.
+    let mut owner: BTreeMap<&str, &Info> = BTreeMap::new();
+    for p in chosen.values() {
+        for provided in &p.provides {
+            let Some((name, _)) = provided.split_once('=') else {
+                continue;
+            };
+            if let Some(other) = owner.insert(name, p) {
+                return Err(Unresolved {
+                    constraint: name.to_owned(),
+                    required_by: None,
+                    why: format!(
+                        "provided by both {}-{} and {}-{}",
+                        other.name, other.version, p.name, p.version
+                    ),
+                });
+            }
+        }
+    }
     Ok(chosen.into_values().cloned().collect())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_versioned_name_has_one_provider() {
+        let repo = vec![
+            pkg(
+                "busybox",
+                "1.37-r0",
+                &[],
+                &["cmd:nc=1.37-r0", "cmd:sh=1.37-r0"],
+                "",
+            ),
+            pkg("netcat-openbsd", "1.238-r0", &[], &["cmd:nc=1.238-r0"], ""),
+            pkg("tool", "1-r0", &[], &["cmd:sh"], ""),
+        ];
+        let e = resolve(&repo, &["busybox".into(), "netcat-openbsd".into()]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "cmd:nc: provided by both busybox-1.37-r0 and netcat-openbsd-1.238-r0"
+        );
+        // Unversioned provides are virtual and shared.
+        assert!(resolve(&repo, &["busybox".into(), "tool".into()]).is_ok());
+    }
 
     fn pkg(name: &str, version: &str, depends: &[&str], provides: &[&str], prio: &str) -> Info {
         Info {

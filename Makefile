@@ -48,10 +48,11 @@ golden:
 	INSTA_UPDATE=new $(CARGO) test --workspace --test golden --test corpus || true
 	@find golden -name '*.snap.new' | sed 's/^/review: /'
 
-bench: build rootfs
+bench: build rootfs test-repo
 	$(CARGO) bench -p melangec-compiler --bench compile
 	$(CARGO) bench -p melangec --bench build
 	$(CARGO) bench -p melangec --bench package
+	$(CARGO) bench -p melangec --bench environment
 
 # cargo-fuzz needs nightly features; the stable toolchain allows them here.
 fuzz:

@@ -17,6 +17,14 @@ pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
     members_until(bytes, |_| false)
 }
 
+/// The members up to and including the control member (the one holding
+/// `.PKGINFO`): the data member, by far the largest, is not decompressed.
+pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+    members_until(bytes, |content| {
+        tar_files(content).iter().any(|(n, _)| n == ".PKGINFO")
+    })
+}
+
 /// The members up to and including the first for whose content `last`
 /// holds.
 fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Member<'_>>, String> {
@@ -70,10 +78,7 @@ pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 /// A package's index fields, from its control member.
 pub fn package(bytes: &[u8]) -> Result<Info, String> {
-    // The data member, by far the largest, is not decompressed.
-    let members = members_until(bytes, |content| {
-        tar_files(content).iter().any(|(n, _)| n == ".PKGINFO")
-    })?;
+    let members = control_members(bytes)?;
     for (compressed, content) in &members {
         let files = tar_files(content);
         let Some((_, pkginfo)) = files.iter().find(|(n, _)| n == ".PKGINFO") else {

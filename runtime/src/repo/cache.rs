@@ -36,7 +36,7 @@ fn path(cache: &Path, arch: &str, name: &str, version: &str, checksum: &str) -> 
 /// The control checksum apk-tools records (`Q1` + base64 SHA-1 of the
 /// control member).
 pub fn control_checksum(bytes: &[u8]) -> Result<String, String> {
-    let members = read::members(bytes)?;
+    let members = read::control_members(bytes)?;
     let control = members
         .iter()
         .find(|(_, content)| {

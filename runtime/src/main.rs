@@ -170,7 +170,7 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
         .lock
         .clone()
         .unwrap_or_else(|| args.recipe.recipe.with_extension("lock.yaml"));
-    let compiled = if lock.exists() {
+    let compiled = if lock.exists() || args.env.lock.is_some() {
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()

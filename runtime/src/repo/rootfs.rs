@@ -18,13 +18,27 @@ use crate::apk::read;
 
 use crate::apk::package::Info;
 
-/// Where an environment is kept: `<cache>/environments/<hash of its lock
-/// entries and keys>`.
-pub fn cache_path(cache: &Path, packages: &[Locked], keys: &[PathBuf]) -> PathBuf {
+/// Where an environment is kept: `<cache>/environments/<hash of what it is
+/// made of>`: the packages, and what apk's files record (world,
+/// repositories, key names).
+fn cache_path(
+    cache: &Path,
+    packages: &[Locked],
+    requested: &[String],
+    repositories: &[String],
+    keys: &[PathBuf],
+) -> PathBuf {
     let mut h = Sha256::new();
     for p in packages {
         h.update(p.sha256.as_bytes());
         h.update(b"\n");
+    }
+    for list in [requested, repositories] {
+        for text in list {
+            h.update(text.as_bytes());
+            h.update(b"\n");
+        }
+        h.update(b"\0");
     }
     for k in keys {
         h.update(
@@ -261,7 +275,7 @@ pub async fn assemble(
     repositories: &[String],
     keys: &[PathBuf],
 ) -> Result<PathBuf, String> {
-    let dest = cache_path(cache, packages, keys);
+    let dest = cache_path(cache, packages, requested, repositories, keys);
     if dest.join("lib/apk/db/installed").exists() {
         return Ok(dest);
     }

@@ -66,6 +66,10 @@ pub struct Build {
     pub keyring: Vec<String>,
     /// `user[:group]` to run steps as; empty is root.
     pub user: String,
+    /// `environment.accounts`: lines for `/etc/passwd` and `/etc/group`,
+    /// as apko writes them.
+    pub passwd: Vec<String>,
+    pub group: Vec<String>,
     /// Main package first, then every subpackage whose `if` holds.
     pub packages: Vec<PackageSteps>,
     pub source_excludes: Vec<String>,

@@ -369,6 +369,8 @@ mod tests {
             repositories: vec![],
             keyring: vec![],
             user: String::new(),
+            passwd: vec![],
+            group: vec![],
             packages: vec![PackageSteps {
                 name: "p".into(),
                 steps: (0..steps)

@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 
 use melangec::repo::lock::{self, Request};
 use melangec::repo::{pinned, rootfs};
+use rootfs::Setup;
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -69,6 +70,13 @@ fn main() {
             packages: &packages,
         };
         let cache = work.join(label.replace(' ', "-"));
+        let setup = Setup {
+            requested: &packages,
+            repositories: &repositories,
+            keys: &keys,
+            passwd: &[],
+            group: &[],
+        };
         let _ = std::fs::remove_dir_all(&cache);
 
         let started = Instant::now();
@@ -82,25 +90,13 @@ fn main() {
 
         let started = Instant::now();
         let dir = rt
-            .block_on(rootfs::assemble(
-                &cache,
-                &locked,
-                &packages,
-                &repositories,
-                &keys,
-            ))
+            .block_on(rootfs::assemble(&cache, &locked, &setup))
             .unwrap();
         let assemble_cold = started.elapsed();
         let assemble_warm = best(5, || {
             let t = Instant::now();
-            rt.block_on(rootfs::assemble(
-                &cache,
-                &locked,
-                &packages,
-                &repositories,
-                &keys,
-            ))
-            .unwrap();
+            rt.block_on(rootfs::assemble(&cache, &locked, &setup))
+                .unwrap();
             t.elapsed()
         });
         let size = Command::new("du").arg("-sm").arg(&dir).output().unwrap();
@@ -135,16 +131,7 @@ fn main() {
         }
         let floor = started.elapsed();
 
-        let pin = || {
-            rt.block_on(pinned::pin(
-                &cache,
-                &locked,
-                &packages,
-                &repositories,
-                &keys,
-            ))
-            .unwrap()
-        };
+        let pin = || rt.block_on(pinned::pin(&cache, &locked, &setup)).unwrap();
         let started = Instant::now();
         pin();
         let pin_cold = started.elapsed();

@@ -38,6 +38,23 @@ pub struct Wanted {
     pub repositories: Vec<String>,
     pub keyring: Vec<PathBuf>,
     pub packages: Vec<String>,
+    /// The recipe's accounts, as `/etc/passwd` and `/etc/group` lines.
+    pub passwd: Vec<String>,
+    pub group: Vec<String>,
+    /// `packages`, sorted, each once: what `world` records.
+    pub requested: Vec<String>,
+}
+
+impl Wanted {
+    pub fn setup(&self) -> rootfs::Setup<'_> {
+        rootfs::Setup {
+            requested: &self.requested,
+            repositories: &self.repositories,
+            keys: &self.keyring,
+            passwd: &self.passwd,
+            group: &self.group,
+        }
+    }
 }
 
 impl EnvironmentArgs {
@@ -54,7 +71,10 @@ impl EnvironmentArgs {
         Ok(Wanted {
             repositories,
             keyring,
+            requested: lock::requested(&packages),
             packages,
+            passwd: build.passwd.clone(),
+            group: build.group.clone(),
         })
     }
 
@@ -201,14 +221,7 @@ pub fn unresolved(file: &SourceFile, build: &Build, u: &Unresolved) -> Failure {
 
 /// Pins a locked environment for the definition to install.
 pub async fn pin(locked: &[Locked], wanted: &Wanted) -> Result<PinnedEnvironment, Failure> {
-    Ok(pinned::pin(
-        &cache::root(),
-        locked,
-        &lock::requested(&wanted.packages),
-        &wanted.repositories,
-        &wanted.keyring,
-    )
-    .await?)
+    Ok(pinned::pin(&cache::root(), locked, &wanted.setup()).await?)
 }
 
 /// The environment for `build`: pinned when a lock is in use and every
@@ -237,14 +250,7 @@ pub async fn prepare(
             Err(e) => eprintln!("note: {e}; the environment is assembled here instead"),
         }
     }
-    let dir = rootfs::assemble(
-        &cache::root(),
-        &locked,
-        &lock::requested(&wanted.packages),
-        &wanted.repositories,
-        &wanted.keyring,
-    )
-    .await?;
+    let dir = rootfs::assemble(&cache::root(), &locked, &wanted.setup()).await?;
     eprintln!(
         "environment: {} packages in {:.2}s ({})",
         locked.len(),

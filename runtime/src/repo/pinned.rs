@@ -3,7 +3,7 @@
 //! the packages (read from the package cache) so that the compiler, which
 //! reads nothing, can write them.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use melangec_compiler::{PinnedEnvironment, PinnedPackage};
 
@@ -34,9 +34,7 @@ pub fn fetchable(packages: &[Locked]) -> Result<(), String> {
 pub async fn pin(
     cache: &Path,
     packages: &[Locked],
-    requested: &[String],
-    repositories: &[String],
-    keys: &[PathBuf],
+    setup: &rootfs::Setup<'_>,
 ) -> Result<PinnedEnvironment, String> {
     fetchable(packages)?;
     let mut h = Sha256::new();
@@ -65,14 +63,7 @@ pub async fn pin(
             m
         }
     };
-    let layout = rootfs::layout_from(
-        installed,
-        has_passwd,
-        has_group,
-        requested,
-        repositories,
-        keys,
-    )?;
+    let layout = rootfs::layout_from(installed, has_passwd, has_group, setup)?;
     let mut ordered = Vec::new();
     for name in &order {
         let l = packages

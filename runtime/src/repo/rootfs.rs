@@ -21,26 +21,25 @@ use crate::apk::package::Info;
 /// Where an environment is kept: `<cache>/environments/<hash of what it is
 /// made of>`: the packages, and what apk's files record (world,
 /// repositories, key names).
-fn cache_path(
-    cache: &Path,
-    packages: &[Locked],
-    requested: &[String],
-    repositories: &[String],
-    keys: &[PathBuf],
-) -> PathBuf {
+fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
     let mut h = Sha256::new();
     for p in packages {
         h.update(p.sha256.as_bytes());
         h.update(b"\n");
     }
-    for list in [requested, repositories] {
+    for list in [
+        setup.requested,
+        setup.repositories,
+        setup.passwd,
+        setup.group,
+    ] {
         for text in list {
             h.update(text.as_bytes());
             h.update(b"\n");
         }
         h.update(b"\0");
     }
-    for k in keys {
+    for k in setup.keys {
         h.update(
             k.file_name()
                 .map(|n| n.as_encoded_bytes())
@@ -141,6 +140,18 @@ fn install_order(infos: &[&Info]) -> Vec<usize> {
     order
 }
 
+/// What an environment records besides its packages: the requested names
+/// (`world`), the repositories and keys, and the recipe's accounts.
+#[derive(Clone, Copy)]
+pub struct Setup<'a> {
+    pub requested: &'a [String],
+    pub repositories: &'a [String],
+    pub keys: &'a [PathBuf],
+    /// `environment.accounts` as `/etc/passwd` and `/etc/group` lines.
+    pub passwd: &'a [String],
+    pub group: &'a [String],
+}
+
 /// apk's files over the installed packages, as apko writes them: the
 /// installed database, world, repositories and trusted keys; and the build
 /// account melange adds unless a package made the account files.
@@ -149,20 +160,13 @@ pub struct Layout {
     pub dirs: Vec<(String, i32)>,
 }
 
-pub fn layout(
-    loaded: &[Loaded],
-    requested: &[String],
-    repositories: &[String],
-    keys: &[PathBuf],
-) -> Result<Layout, String> {
+pub fn layout(loaded: &[Loaded], setup: &Setup<'_>) -> Result<Layout, String> {
     let owned = |path: &str| loaded.iter().any(|l| l.files.iter().any(|f| f == path));
     layout_from(
         installed(loaded),
         owned("etc/passwd"),
         owned("etc/group"),
-        requested,
-        repositories,
-        keys,
+        setup,
     )
 }
 
@@ -210,10 +214,14 @@ pub fn layout_from(
     installed: String,
     has_passwd: bool,
     has_group: bool,
-    requested: &[String],
-    repositories: &[String],
-    keys: &[PathBuf],
+    setup: &Setup<'_>,
 ) -> Result<Layout, String> {
+    let Setup {
+        requested,
+        repositories,
+        keys,
+        ..
+    } = *setup;
     let mut files = vec![
         (
             "lib/apk/db/installed".to_owned(),
@@ -242,19 +250,38 @@ pub fn layout_from(
     }
     key_files.sort();
     files.extend(key_files);
+    // root and melange's build user, unless the recipe defines them, then
+    // the recipe's accounts; a package's own files are left as they are.
+    let accounts = |defaults: [&str; 2], recipe: &[String]| {
+        let mut lines: Vec<String> = defaults
+            .iter()
+            .filter(|d| {
+                let name = d.split(':').next().unwrap_or_default();
+                !recipe.iter().any(|l| l.split(':').next() == Some(name))
+            })
+            .map(|d| (*d).to_owned())
+            .collect();
+        lines.extend(recipe.iter().cloned());
+        (lines.join("\n") + "\n").into_bytes()
+    };
     if !has_passwd {
         files.push((
             "etc/passwd".to_owned(),
             0o644,
-            b"root:x:0:0:root:/root:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\n"
-                .to_vec(),
+            accounts(
+                [
+                    "root:x:0:0:root:/root:/bin/sh",
+                    "build:x:1000:1000:build:/home/build:/bin/sh",
+                ],
+                setup.passwd,
+            ),
         ));
     }
     if !has_group {
         files.push((
             "etc/group".to_owned(),
             0o644,
-            b"root:x:0:\nbuild:x:1000:\n".to_vec(),
+            accounts(["root:x:0:", "build:x:1000:"], setup.group),
         ));
     }
     let dirs = vec![
@@ -271,11 +298,9 @@ pub fn layout_from(
 pub async fn assemble(
     cache: &Path,
     packages: &[Locked],
-    requested: &[String],
-    repositories: &[String],
-    keys: &[PathBuf],
+    setup: &Setup<'_>,
 ) -> Result<PathBuf, String> {
-    let dest = cache_path(cache, packages, requested, repositories, keys);
+    let dest = cache_path(cache, packages, setup);
     if dest.join("lib/apk/db/installed").exists() {
         return Ok(dest);
     }
@@ -283,7 +308,7 @@ pub async fn assemble(
     let _ = std::fs::remove_dir_all(&partial);
     std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
     let loaded = load(cache, packages, Some(&partial)).await?;
-    let layout = layout(&loaded, requested, repositories, keys)?;
+    let layout = layout(&loaded, setup)?;
     for (dir, mode) in &layout.dirs {
         let path = partial.join(dir);
         std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -404,4 +429,71 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<String>, String> {
         }
     }
     Ok(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file<'a>(layout: &'a Layout, path: &str) -> Option<&'a str> {
+        layout
+            .files
+            .iter()
+            .find(|(p, _, _)| p == path)
+            .map(|(_, _, d)| std::str::from_utf8(d).unwrap())
+    }
+
+    #[test]
+    fn accounts_join_root_and_the_build_user() {
+        let requested = vec!["busybox".to_owned()];
+        let repositories = vec!["https://repo/os".to_owned()];
+        let passwd = vec!["build:x:2000:2000:build:/home/build:/bin/sh".to_owned()];
+        let group = vec!["www-data:x:10000:build".to_owned()];
+        let setup = Setup {
+            requested: &requested,
+            repositories: &repositories,
+            keys: &[],
+            passwd: &passwd,
+            group: &group,
+        };
+        let layout = layout_from(String::new(), false, false, &setup).unwrap();
+        assert_eq!(
+            file(&layout, "etc/passwd").unwrap(),
+            "root:x:0:0:root:/root:/bin/sh\nbuild:x:2000:2000:build:/home/build:/bin/sh\n"
+        );
+        assert_eq!(
+            file(&layout, "etc/group").unwrap(),
+            "root:x:0:\nbuild:x:1000:\nwww-data:x:10000:build\n"
+        );
+        assert_eq!(file(&layout, "etc/apk/world").unwrap(), "busybox\n");
+        assert_eq!(
+            file(&layout, "etc/apk/repositories").unwrap(),
+            "https://repo/os\n"
+        );
+        // A package's own account files are left alone.
+        let layout = layout_from(String::new(), true, true, &setup).unwrap();
+        assert!(file(&layout, "etc/passwd").is_none());
+    }
+
+    #[test]
+    fn dependencies_install_first() {
+        let info = |name: &str, depends: &[&str], provides: &[&str]| Info {
+            name: name.into(),
+            depends: depends.iter().map(|d| (*d).into()).collect(),
+            provides: provides.iter().map(|p| (*p).into()).collect(),
+            ..Default::default()
+        };
+        let infos = [
+            info("a-app", &["so:libz.so.1", "cmd:sh"], &[]),
+            info("busybox", &["base-files"], &["cmd:sh=1"]),
+            info("base-files", &[], &[]),
+            info("zlib", &[], &["so:libz.so.1=1"]),
+        ];
+        let refs: Vec<&Info> = infos.iter().collect();
+        let names: Vec<&str> = install_order(&refs)
+            .into_iter()
+            .map(|i| infos[i].name.as_str())
+            .collect();
+        assert_eq!(names, ["base-files", "busybox", "zlib", "a-app"]);
+    }
 }

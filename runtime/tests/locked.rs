@@ -163,3 +163,61 @@ fn a_lock_from_a_directory_repository_is_assembled_on_the_client() {
     assert!(err.contains("BuildKit cannot fetch from"), "{err}");
     assert!(!dir.join("a.llb").exists());
 }
+
+#[test]
+fn recipe_accounts_reach_both_kinds_of_environment() {
+    let repo = repo();
+    let url = serve(repo.clone());
+    let key = repo.join("melangec-test.rsa.pub");
+    let dir = scratch("accounts");
+    std::fs::copy(
+        root().join("testdata/e2e/accounts.yaml"),
+        dir.join("recipe.yaml"),
+    )
+    .unwrap();
+    let addr = daemon();
+    let build = |repository: &str, ws: &str| {
+        let args = [
+            "build",
+            "recipe.yaml",
+            "--progress",
+            "plain",
+            "--buildkit-addr",
+            &addr,
+            "--workspace-dir",
+            ws,
+            "--out-dir",
+            "packages",
+            "--repository-append",
+            repository,
+            "--keyring-append",
+            key.to_str().unwrap(),
+        ];
+        ok(&melangec(&args, &dir))
+    };
+    // Without a lock: assembled here, from the directory.
+    let log = build(repo.to_str().unwrap(), "ws-client");
+    assert!(log.contains("environment: "), "{log}");
+    // With a lock over http: pinned in the definition.
+    let args = [
+        "lock",
+        "recipe.yaml",
+        "--repository-append",
+        &url,
+        "--keyring-append",
+        key.to_str().unwrap(),
+    ];
+    ok(&melangec(&args, &dir));
+    let log = build(&url, "ws-pinned");
+    assert!(log.contains("pinned by recipe.lock.yaml"), "{log}");
+    for ws in ["ws-client", "ws-pinned"] {
+        let seen =
+            std::fs::read_to_string(dir.join(ws).join("x86_64/melange-out/acc/etc/passwd.seen"))
+                .unwrap();
+        assert_eq!(
+            seen,
+            // melange adds its build user to the recipe's accounts.
+            "root:x:0:0:root:/root:/bin/sh\nwww-data:x:10000:10000:www-data:/home/www-data:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\n"
+        );
+    }
+}

@@ -38,6 +38,7 @@ pub async fn pin(
 ) -> Result<PinnedEnvironment, String> {
     fetchable(packages)?;
     let mut h = Sha256::new();
+    h.update(b"melangec database 2\n");
     for p in packages {
         h.update(format!("{} {} {}\n", p.name, p.version, p.sha256));
     }
@@ -48,7 +49,11 @@ pub async fn pin(
         Some(m) => m,
         None => {
             let loaded = rootfs::load(cache, packages, None).await?;
-            let owned = |path: &str| loaded.iter().any(|l| l.files.iter().any(|f| f == path));
+            let owned = |path: &str| {
+                loaded
+                    .iter()
+                    .any(|l| l.files.iter().any(|(f, _)| f == path))
+            };
             let m = (
                 loaded
                     .iter()

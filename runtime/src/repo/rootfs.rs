@@ -4,12 +4,11 @@
 //! is kept by content (the lock's hash), so an unchanged environment loads
 //! at once.
 
+use base64::Engine as _;
 use std::fmt::Write as _;
-use std::io::Read;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
 
-use flate2::bufread::GzDecoder;
 use sha2::{Digest, Sha256};
 
 use super::cache;
@@ -23,6 +22,9 @@ use crate::apk::package::Info;
 /// repositories, key names).
 fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
     let mut h = Sha256::new();
+    // The layout's own version: a tree made by an older melangec is not
+    // taken for a current one.
+    h.update(b"melangec environment 2\n");
     for p in packages {
         h.update(p.sha256.as_bytes());
         h.update(b"\n");
@@ -56,7 +58,8 @@ fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
 pub struct Loaded {
     pub locked: Locked,
     pub info: Info,
-    pub files: Vec<String>,
+    /// Each file's path and, when the package records one, its SHA-1 (hex).
+    pub files: Vec<(String, Option<String>)>,
     pub bytes: Vec<u8>,
 }
 
@@ -161,7 +164,11 @@ pub struct Layout {
 }
 
 pub fn layout(loaded: &[Loaded], setup: &Setup<'_>) -> Result<Layout, String> {
-    let owned = |path: &str| loaded.iter().any(|l| l.files.iter().any(|f| f == path));
+    let owned = |path: &str| {
+        loaded
+            .iter()
+            .any(|l| l.files.iter().any(|(f, _)| f == path))
+    };
     layout_from(
         installed(loaded),
         owned("etc/passwd"),
@@ -194,14 +201,22 @@ pub fn installed(loaded: &[Loaded]) -> String {
         if !info.provides.is_empty() {
             let _ = writeln!(installed, "p:{}", info.provides.join(" "));
         }
-        let mut dir = String::new();
-        for f in &l.files {
+        // Every R: follows its directory's F:, the root's (`F:`) included.
+        let mut dir: Option<&str> = None;
+        for (f, sha1) in &l.files {
             let (parent, name) = f.rsplit_once('/').unwrap_or(("", f));
-            if parent != dir {
+            if dir != Some(parent) {
                 let _ = writeln!(installed, "F:{parent}");
-                dir = parent.to_owned();
+                dir = Some(parent);
             }
             let _ = writeln!(installed, "R:{name}");
+            if let Some(bytes) = sha1.as_deref().and_then(unhex) {
+                let _ = writeln!(
+                    installed,
+                    "Z:Q1{}",
+                    base64::engine::general_purpose::STANDARD.encode(bytes)
+                );
+            }
         }
         installed.push('\n');
     }
@@ -336,20 +351,23 @@ pub async fn assemble(
     }
 }
 
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
 /// Unpacks the data member of an `.apk` under `root` (or only lists it);
-/// returns the files.
-fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<String>, String> {
+/// returns the files, with the SHA-1 each records.
+fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<(String, Option<String>)>, String> {
     let members = read::members(bytes)?;
-    let data = members.last().ok_or("empty package")?;
-    // Decompress again as a stream: the data member can be large.
-    let mut tar = Vec::new();
-    GzDecoder::new(data.0)
-        .read_to_end(&mut tar)
-        .map_err(|e| e.to_string())?;
+    let tar = &members.last().ok_or("empty package")?.1;
     let mut files = Vec::new();
     let mut at = 0;
     let mut long_path: Option<String> = None;
     let mut long_link: Option<String> = None;
+    let mut sha1: Option<String> = None;
     while at + 512 <= tar.len() && tar[at] != 0 {
         let h = &tar[at..at + 512];
         let field = |r: std::ops::Range<usize>| {
@@ -369,6 +387,8 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<String>, String> {
                         long_path = Some(v.to_owned());
                     } else if let Some(v) = kv.strip_prefix("linkpath=") {
                         long_link = Some(v.to_owned());
+                    } else if let Some(v) = kv.strip_prefix("APK-TOOLS.checksum.SHA1=") {
+                        sha1 = Some(v.to_owned());
                     }
                 }
             }
@@ -376,14 +396,15 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<String>, String> {
         }
         let path = long_path.take().unwrap_or_else(|| field(0..100));
         let link = long_link.take().unwrap_or_else(|| field(157..257));
+        let sha1 = sha1.take();
         let rel = path.trim_end_matches('/');
         if rel.is_empty() || rel.starts_with('/') || rel.split('/').any(|c| c == ".." || c == ".") {
             return Err(format!("unsafe path {path:?}"));
         }
+        if matches!(kind, b'0' | 0 | b'1' | b'2') {
+            files.push((rel.to_owned(), sha1));
+        }
         let Some(root) = root else {
-            if matches!(kind, b'0' | 0 | b'1' | b'2') {
-                files.push(rel.to_owned());
-            }
             continue;
         };
         let target = root.join(rel);
@@ -411,19 +432,16 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<String>, String> {
             b'2' => {
                 let _ = std::fs::remove_file(&target);
                 symlink(&link, &target).map_err(io)?;
-                files.push(rel.to_owned());
             }
             b'1' => {
                 let _ = std::fs::remove_file(&target);
                 std::fs::hard_link(root.join(&link), &target).map_err(io)?;
-                files.push(rel.to_owned());
             }
             b'0' | 0 => {
                 let _ = std::fs::remove_file(&target);
                 std::fs::write(&target, body).map_err(io)?;
                 std::fs::set_permissions(&target, std::fs::Permissions::from_mode(mode))
                     .map_err(io)?;
-                files.push(rel.to_owned());
             }
             _ => {}
         }
@@ -473,6 +491,39 @@ mod tests {
         // A package's own account files are left alone.
         let layout = layout_from(String::new(), true, true, &setup).unwrap();
         assert!(file(&layout, "etc/passwd").is_none());
+    }
+
+    #[test]
+    fn the_database_lists_every_file_under_its_directory() {
+        let l = Loaded {
+            locked: Locked {
+                name: "base".into(),
+                version: "1-r0".into(),
+                arch: "x86_64".into(),
+                repository: "https://repo".into(),
+                checksum: "Q1abc=".into(),
+                sha256: String::new(),
+            },
+            info: Info {
+                name: "base".into(),
+                version: "1-r0".into(),
+                arch: "x86_64".into(),
+                ..Default::default()
+            },
+            files: vec![
+                ("bin".into(), None),
+                ("etc/os-release".into(), Some("00".repeat(20))),
+            ],
+            bytes: vec![0; 10],
+        };
+        let db = installed(&[l]);
+        assert!(
+            db.contains("S:10\n")
+                && db.ends_with(
+                    "F:\nR:bin\nF:etc\nR:os-release\nZ:Q1AAAAAAAAAAAAAAAAAAAAAAAAAAA=\n\n"
+                ),
+            "{db}"
+        );
     }
 
     #[test]

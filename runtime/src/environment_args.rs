@@ -120,7 +120,7 @@ pub enum Environment {
 /// The locked packages for `build`'s architecture: from the lock when it
 /// covers what is asked for now, else resolved afresh (and written back
 /// into the lock, if there is one, as Cargo refreshes Cargo.lock).
-/// Returns them and whether a lock file is in use.
+/// Returns them and the lock file in use, if any.
 pub async fn locked(
     args: &EnvironmentArgs,
     recipe: &Path,
@@ -135,11 +135,10 @@ pub async fn locked(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && args.lock.is_none() => None,
         Err(e) => return Err(format!("cannot read {}: {e}", path.display()).into()),
     };
-    let want = lock::requested(&wanted.packages);
-    if let Some(found) = locks
-        .as_ref()
-        .and_then(|ls| ls.iter().find(|l| l.arch == arch && l.requested == want))
-    {
+    if let Some(found) = locks.as_ref().and_then(|ls| {
+        ls.iter()
+            .find(|l| l.arch == arch && l.requested == wanted.requested)
+    }) {
         return Ok((found.packages.clone(), Some(path)));
     }
     if wanted.repositories.is_empty() {

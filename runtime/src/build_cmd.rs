@@ -96,9 +96,9 @@ fn notes(args: &BuildArgs) {
         notes.push("--license and --git-repo-url describe the recipe for an SBOM, which is not written yet".to_owned());
     }
     if args.environment_dir.is_some()
-        && (!args.env.keyring_append.is_empty()
-            || !args.env.repository_append.is_empty()
-            || !args.env.package_append.is_empty()
+        && (!args.env.repos.keyring_append.is_empty()
+            || !args.env.repos.repository_append.is_empty()
+            || !args.env.repos.package_append.is_empty()
             || args.env.lock.is_some())
     {
         notes.push("repository flags have no effect with --environment-dir".to_owned());

@@ -18,7 +18,18 @@ use crate::Failure;
 
 #[derive(clap::Args, Clone, Debug, Default)]
 pub struct EnvironmentArgs {
-    /// Public keys trusted besides the recipe's keyring.
+    #[command(flatten)]
+    pub repos: RepositoryArgs,
+    /// The lock to use and refresh (default: `<recipe>.lock.yaml` when it
+    /// exists).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+}
+
+/// Repositories, keys and packages besides the recipe's (melange's flags).
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct RepositoryArgs {
+    /// Public keys trusted besides the recipe's keyring (paths or URLs).
     #[arg(long, value_delimiter = ',')]
     pub keyring_append: Vec<String>,
     /// Repositories searched after the recipe's.
@@ -27,10 +38,6 @@ pub struct EnvironmentArgs {
     /// Packages added to the environment.
     #[arg(long, value_delimiter = ',')]
     pub package_append: Vec<String>,
-    /// The lock to use and refresh (default: `<recipe>.lock.yaml` when it
-    /// exists).
-    #[arg(long)]
-    pub lock: Option<PathBuf>,
 }
 
 /// What the environment asks for.
@@ -57,7 +64,7 @@ impl Wanted {
     }
 }
 
-impl EnvironmentArgs {
+impl RepositoryArgs {
     /// The request; keys given by URL are downloaded into the cache.
     pub async fn wanted(&self, build: &Build) -> Result<Wanted, Failure> {
         let mut repositories = build.repositories.clone();
@@ -77,7 +84,9 @@ impl EnvironmentArgs {
             group: build.group.clone(),
         })
     }
+}
 
+impl EnvironmentArgs {
     fn lock_path(&self, recipe: &Path) -> PathBuf {
         self.lock.clone().unwrap_or_else(|| {
             let mut p = recipe.to_path_buf();
@@ -232,7 +241,7 @@ pub async fn prepare(
     build: &Build,
 ) -> Result<Environment, Failure> {
     let started = std::time::Instant::now();
-    let wanted = args.wanted(build).await?;
+    let wanted = args.repos.wanted(build).await?;
     let (locked, lock_file) = locked(args, recipe, file, build, &wanted).await?;
     if let Some(lock_file) = &lock_file {
         match pinned::fetchable(&locked) {

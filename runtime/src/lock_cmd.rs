@@ -18,15 +18,8 @@ pub struct LockArgs {
     /// Further architectures to lock besides --arch, comma-separated.
     #[arg(long, value_delimiter = ',')]
     also_arch: Vec<String>,
-    /// Repositories searched after the recipe's.
-    #[arg(long, value_delimiter = ',')]
-    repository_append: Vec<String>,
-    /// Public keys trusted besides the recipe's keyring (paths or URLs).
-    #[arg(long, value_delimiter = ',')]
-    keyring_append: Vec<String>,
-    /// Packages added to every environment.
-    #[arg(long, value_delimiter = ',')]
-    package_append: Vec<String>,
+    #[command(flatten)]
+    repos: crate::environment_args::RepositoryArgs,
     /// Where to write the lock (default: beside the recipe, `.lock.yaml`).
     #[arg(short, long)]
     output: Option<PathBuf>,
@@ -55,13 +48,7 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
         let mut opts = options.clone();
         opts.arch = arch;
         let build = build_ir(&file, &opts, &library).map_err(Failure::Diagnostics)?;
-        let env = crate::environment_args::EnvironmentArgs {
-            keyring_append: args.keyring_append.clone(),
-            repository_append: args.repository_append.clone(),
-            package_append: args.package_append.clone(),
-            lock: None,
-        };
-        let wanted = runtime.block_on(env.wanted(&build))?;
+        let wanted = runtime.block_on(args.repos.wanted(&build))?;
         let request = Request {
             arch: arch.apk(),
             repositories: &wanted.repositories,

@@ -176,7 +176,7 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
             .build()
             .map_err(|e| format!("cannot start the async runtime: {e}"))?;
         let pinned = runtime.block_on(async {
-            let wanted = args.env.wanted(&compiled.build).await?;
+            let wanted = args.env.repos.wanted(&compiled.build).await?;
             let (locked, _) = environment_args::locked(
                 &args.env,
                 &args.recipe.recipe,

@@ -38,7 +38,7 @@ pub async fn pin(
 ) -> Result<PinnedEnvironment, String> {
     fetchable(packages)?;
     let mut h = Sha256::new();
-    h.update(b"melangec database 2\n");
+    h.update(b"melangec database 3\n");
     for p in packages {
         h.update(format!("{} {} {}\n", p.name, p.version, p.sha256));
     }

@@ -24,7 +24,7 @@ fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
     let mut h = Sha256::new();
     // The layout's own version: a tree made by an older melangec is not
     // taken for a current one.
-    h.update(b"melangec environment 2\n");
+    h.update(b"melangec environment 3\n");
     for p in packages {
         h.update(p.sha256.as_bytes());
         h.update(b"\n");
@@ -181,26 +181,7 @@ pub fn layout(loaded: &[Loaded], setup: &Setup<'_>) -> Result<Layout, String> {
 pub fn installed(loaded: &[Loaded]) -> String {
     let mut installed = String::new();
     for l in loaded {
-        let info = &l.info;
-        let _ = writeln!(
-            installed,
-            "C:{}\nP:{}\nV:{}\nA:{}\nS:{}\nI:{}\nT:{}\nL:{}\no:{}",
-            l.locked.checksum,
-            info.name,
-            info.version,
-            info.arch,
-            l.bytes.len(),
-            info.size,
-            info.description,
-            info.license,
-            info.origin
-        );
-        if !info.depends.is_empty() {
-            let _ = writeln!(installed, "D:{}", info.depends.join(" "));
-        }
-        if !info.provides.is_empty() {
-            let _ = writeln!(installed, "p:{}", info.provides.join(" "));
-        }
+        installed.push_str(&crate::apk::index::record(&l.info));
         // Every R: follows its directory's F:, the root's (`F:`) included.
         let mut dir: Option<&str> = None;
         for (f, sha1) in &l.files {
@@ -504,10 +485,13 @@ mod tests {
                 checksum: "Q1abc=".into(),
                 sha256: String::new(),
             },
+            // As read::package reads it: checksum and size of the file.
             info: Info {
                 name: "base".into(),
                 version: "1-r0".into(),
                 arch: "x86_64".into(),
+                checksum: "Q1abc=".into(),
+                file_size: 10,
                 ..Default::default()
             },
             files: vec![

@@ -1,9 +1,10 @@
 //! `keygen`, `sign` and `index`, and the packaging step of `build`.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
 
 use melangec::apk::key::{self, Key};
-use melangec::apk::package::{self, Info};
+use melangec::apk::package::{self, Apk, Info};
 use melangec::apk::{index, read, write_atomic};
 use melangec_compiler::metadata::PackageMeta;
 
@@ -190,23 +191,32 @@ pub fn index_cmd(args: IndexArgs) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Packages every `melange-out/<name>` tree into `<out>/<arch>/`, then
-/// updates the index there; each file is written atomically.
-pub fn package_all(
+/// Packages every `melange-out/<name>` tree, in memory and temporary files;
+/// stops early (with [`package::STOPPED`]) once `stop` is set.
+pub fn build_packages(
     tree: &Path,
     metas: &[PackageMeta],
+    opts: &package::Options<'_>,
+    stop: &AtomicBool,
+) -> Result<Vec<Apk>, String> {
+    metas
+        .iter()
+        .map(|meta| package::build_unless(&tree.join(&meta.name), meta, opts, stop))
+        .collect()
+}
+
+/// Writes built packages into `<out>/<arch>/`, then updates the index there;
+/// each file is written atomically.
+pub fn write_packages(
+    built: &[Apk],
     opts: &package::Options<'_>,
     out_dir: &Path,
     generate_index: bool,
 ) -> Result<Vec<PathBuf>, Failure> {
     let (arch, epoch, key) = (opts.arch, opts.epoch, opts.key);
     let dir = out_dir.join(arch);
-    let mut built = Vec::new();
-    for meta in metas {
-        built.push(package::build(&tree.join(&meta.name), meta, opts)?);
-    }
     let mut written = Vec::new();
-    for apk in &built {
+    for apk in built {
         let path = dir.join(&apk.file_name);
         apk.write_to(&path)?;
         written.push(path);
@@ -218,7 +228,7 @@ pub fn package_all(
         } else {
             Vec::new()
         };
-        for apk in &built {
+        for apk in built {
             infos.retain(|i| !(i.name == apk.info.name && i.version == apk.info.version));
             infos.push(apk.info.clone());
         }

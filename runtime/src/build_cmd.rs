@@ -4,18 +4,24 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
+use melangec::apk::key::Key;
 use melangec::buildkit::addr::{self, Addr};
 use melangec::buildkit::daemon;
 use melangec::buildkit::session::Offer;
 use melangec::buildkit::solve::{self, new_id, Solve, SolveError};
+use melangec::scratch::Scratch;
 use melangec::status_view::{Mode, Progress};
 use melangec_compiler::compile;
 use melangec_compiler::lower::{ENVIRONMENT_LOCAL, SOURCE_LOCAL};
+use melangec_compiler::metadata::PackageMeta;
 use tokio::sync::mpsc;
 
 use crate::environment_args::{self, Environment, EnvironmentArgs};
+use crate::interrupt::{Interrupts, CANCELLED};
 use crate::recipe_args::{Inputs, RecipeArgs};
 use crate::Failure;
 
@@ -76,7 +82,10 @@ pub fn run(args: BuildArgs) -> Result<(), Failure> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(build(args))
+    runtime.block_on(async {
+        let mut interrupts = Interrupts::listen()?;
+        build(args, &mut interrupts).await
+    })
 }
 
 fn notes(args: &BuildArgs) {
@@ -114,7 +123,7 @@ fn notes(args: &BuildArgs) {
     }
 }
 
-async fn build(args: BuildArgs) -> Result<(), Failure> {
+async fn build(args: BuildArgs, interrupts: &mut Interrupts) -> Result<(), Failure> {
     notes(&args);
     let mode = Mode::parse(&args.progress).ok_or_else(|| {
         format!(
@@ -149,21 +158,27 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
             std::env::var("DOCKER_HOST").ok().as_deref(),
         )?,
     };
-    let daemon = daemon::connect(&candidates, explicit).await?;
+    let daemon = interrupts
+        .race(daemon::connect(&candidates, explicit))
+        .await??;
     options.caps = daemon.caps.clone();
     let session_id = new_id();
     options.local_session = Some(session_id.clone());
     let environment = match &args.environment_dir {
         Some(dir) => Environment::Dir(dir.clone()),
         None => {
-            environment_args::prepare(&args.env, &args.recipe.recipe, &file, &first.build).await?
+            let preparing =
+                environment_args::prepare(&args.env, &args.recipe.recipe, &file, &first.build);
+            interrupts.race(preparing).await??
         }
     };
     let environment_dir = match environment {
         Environment::Dir(dir) => Some(dir),
         Environment::Pinned(pinned) => {
             if options.caps.contains("mergeop")
-                && !daemon::merges(&daemon.channel, options.arch).await
+                && !interrupts
+                    .race(daemon::merges(&daemon.channel, options.arch))
+                    .await?
             {
                 options.caps.remove("mergeop");
             }
@@ -184,7 +199,8 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     std::fs::create_dir_all(&arch_dir)
         .map_err(|e| format!("cannot create {}: {e}", arch_dir.display()))?;
     let partial = arch_dir.join(format!(".melange-out.partial-{}", new_id()));
-    let _cleanup = RemoveOnDrop(partial.clone());
+    // An interrupted or failed build leaves no partial export behind.
+    let _cleanup = Scratch::new(partial.clone());
 
     let mut offer = Offer::default();
     if let Some(dir) = &environment_dir {
@@ -215,11 +231,11 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     let mut stderr = std::io::stderr();
     let outcome = loop {
         tokio::select! {
-            result = &mut solving => break Some(result),
+            result = &mut solving => break Ok(result),
             Some(update) = rx.recv() => {
                 let _ = progress.update(&update, &mut stderr);
             }
-            _ = tokio::signal::ctrl_c() => break None,
+            code = interrupts.next() => break Err(code),
         }
     };
     while let Ok(update) = rx.try_recv() {
@@ -228,39 +244,43 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     let _ = progress.finish(&mut stderr);
     let _ = stderr.flush();
 
-    match outcome {
-        None => {
-            eprintln!("interrupted: the build was cancelled and nothing was written");
-            Err(Failure::Reported(130))
+    let result = match outcome {
+        Err(code) => {
+            eprintln!("{CANCELLED}");
+            return Err(Failure::Reported(code));
         }
-        Some(Err(SolveError::Build(message))) => {
+        Ok(result) => result,
+    };
+    match result {
+        Err(SolveError::Build(message)) => {
             match progress.failure(&message) {
                 Some(failure) => eprintln!("error: {failure}"),
                 None => eprintln!("error: {message}"),
             }
             Err(Failure::Reported(1))
         }
-        Some(Err(SolveError::Transport(message))) => Err(format!(
+        Err(SolveError::Transport(message)) => Err(format!(
             "lost the connection to BuildKit at {}: {message}",
             daemon.addr
         )
         .into()),
-        Some(Ok(())) => {
+        Ok(()) => {
             let target = arch_dir.join("melange-out");
-            replace_dir(&partial.join("melange-out"), &target)?;
-            let opts = melangec::apk::package::Options {
-                arch: options.arch.apk(),
-                epoch: options.source_date_epoch,
-                namespace: args.namespace.as_deref().unwrap_or(""),
-                key: key.as_ref(),
-            };
-            let written = crate::apk_cmd::package_all(
-                &target,
-                &compiled.build.metadata,
-                &opts,
-                &args.out_dir,
-                args.generate_index.unwrap_or(true),
-            )?;
+            let written = package(
+                Packaging {
+                    tree: partial.join("melange-out"),
+                    target: target.clone(),
+                    metas: compiled.build.metadata.clone(),
+                    arch: options.arch.apk().to_owned(),
+                    epoch: options.source_date_epoch,
+                    namespace: args.namespace.clone().unwrap_or_default(),
+                    key,
+                    out_dir: args.out_dir.clone(),
+                    generate_index: args.generate_index.unwrap_or(true),
+                },
+                interrupts,
+            )
+            .await?;
             for path in &written {
                 eprintln!("wrote {}", path.display());
             }
@@ -274,6 +294,65 @@ async fn build(args: BuildArgs) -> Result<(), Failure> {
     }
 }
 
+/// What turns an exported `melange-out/` into packages.
+struct Packaging {
+    /// The export, still in its partial directory.
+    tree: PathBuf,
+    /// Where the export goes once the packages are built.
+    target: PathBuf,
+    metas: Vec<PackageMeta>,
+    arch: String,
+    epoch: u64,
+    namespace: String,
+    key: Option<Key>,
+    out_dir: PathBuf,
+    generate_index: bool,
+}
+
+/// Builds the packages off the async threads, then moves the export into
+/// the workspace and writes the packages and index. A signal while packages
+/// are still being built stops them and writes nothing; once writing has
+/// begun it finishes, so the output directory is never left half updated.
+async fn package(job: Packaging, interrupts: &mut Interrupts) -> Result<Vec<PathBuf>, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let stopping = stop.clone();
+    let mut task = tokio::task::spawn_blocking(move || -> Result<Vec<PathBuf>, Failure> {
+        let opts = melangec::apk::package::Options {
+            arch: &job.arch,
+            epoch: job.epoch,
+            namespace: &job.namespace,
+            key: job.key.as_ref(),
+        };
+        if !job.tree.is_dir() {
+            std::fs::create_dir_all(&job.tree)
+                .map_err(|e| format!("cannot write {}: {e}", job.tree.display()))?;
+        }
+        let built = crate::apk_cmd::build_packages(&job.tree, &job.metas, &opts, &stopping)?;
+        if stopping.load(Ordering::SeqCst) {
+            return Err(melangec::apk::package::STOPPED.to_owned().into());
+        }
+        replace_dir(&job.tree, &job.target)?;
+        crate::apk_cmd::write_packages(&built, &opts, &job.out_dir, job.generate_index)
+    });
+    let mut signalled = None;
+    let finished = tokio::select! {
+        finished = &mut task => finished,
+        code = interrupts.next() => {
+            stop.store(true, Ordering::SeqCst);
+            signalled = Some(code);
+            task.await
+        }
+    };
+    let result = finished.map_err(|e| format!("packaging failed: {e}"))?;
+    match (result, signalled) {
+        (Err(Failure::Message(m)), Some(code)) if m == melangec::apk::package::STOPPED => {
+            eprintln!("{CANCELLED}");
+            Err(Failure::Reported(code))
+        }
+        (result, _) => result,
+    }
+}
+
 fn absolute(p: &Path) -> Result<PathBuf, Failure> {
     std::fs::canonicalize(p)
         .map_err(|e| Failure::Message(format!("cannot use {}: {e}", p.display())))
@@ -284,9 +363,6 @@ fn absolute(p: &Path) -> Result<PathBuf, Failure> {
 fn replace_dir(new: &Path, target: &Path) -> Result<(), Failure> {
     let fail =
         |e: std::io::Error| Failure::Message(format!("cannot write {}: {e}", target.display()));
-    if !new.is_dir() {
-        std::fs::create_dir_all(new).map_err(fail)?;
-    }
     let old = target.with_file_name(format!(".melange-out.old-{}", new_id()));
     let had_old = target.exists();
     if had_old {
@@ -302,14 +378,4 @@ fn replace_dir(new: &Path, target: &Path) -> Result<(), Failure> {
         let _ = std::fs::remove_dir_all(&old);
     }
     Ok(())
-}
-
-/// Removes a directory when dropped, so an interrupted or failed build
-/// leaves no partial export behind.
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }

@@ -3,5 +3,6 @@
 pub mod apk;
 pub mod buildkit;
 pub mod repo;
+pub mod scratch;
 pub mod status_view;
 pub mod transfer;

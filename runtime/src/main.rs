@@ -4,6 +4,7 @@ mod apk_cmd;
 mod atomic;
 mod build_cmd;
 mod environment_args;
+mod interrupt;
 mod lock_cmd;
 mod pipeline_dirs;
 mod pipelines;

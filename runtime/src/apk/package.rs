@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use base64::Engine;
 use melangec_compiler::metadata::PackageMeta;
@@ -16,6 +17,8 @@ use sha2::Sha256;
 use super::gz;
 use super::key::Key;
 use super::sca::{self, File};
+use crate::scratch::Scratch;
+
 use super::tarball::{Entry, Tar, DIRECTORY, HARDLINK, REGULAR, SYMLINK};
 
 /// A built package and what the index needs from it. The data member is
@@ -24,24 +27,15 @@ pub struct Apk {
     pub file_name: String,
     /// Signature (if any) and control members.
     head: Vec<u8>,
-    data: TempFile,
+    data: Scratch,
     pub info: Info,
-}
-
-/// A file removed when dropped.
-struct TempFile(PathBuf);
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
 }
 
 impl Apk {
     /// The whole package in memory (for tests and small packages).
     pub fn bytes(&self) -> Result<Vec<u8>, String> {
         let mut out = self.head.clone();
-        let mut f = std::fs::File::open(&self.data.0).map_err(|e| e.to_string())?;
+        let mut f = std::fs::File::open(self.data.path()).map_err(|e| e.to_string())?;
         std::io::Read::read_to_end(&mut f, &mut out).map_err(|e| e.to_string())?;
         Ok(out)
     }
@@ -56,7 +50,7 @@ impl Apk {
         let result = (|| {
             let mut out = std::fs::File::create(&tmp)?;
             out.write_all(&self.head)?;
-            std::io::copy(&mut std::fs::File::open(&self.data.0)?, &mut out)?;
+            std::io::copy(&mut std::fs::File::open(self.data.path())?, &mut out)?;
             out.sync_all()?;
             std::fs::rename(&tmp, path)
         })();
@@ -212,23 +206,37 @@ pub struct Options<'a> {
     pub key: Option<&'a Key>,
 }
 
-static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+static NEXT: AtomicU64 = AtomicU64::new(0);
 
 pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk, String> {
+    build_unless(tree, meta, opts, &AtomicBool::new(false))
+}
+
+/// What [`build_unless`] returns once `stop` is set.
+pub const STOPPED: &str = "packaging stopped";
+
+/// [`build`], giving up (with [`STOPPED`]) between two files once `stop` is
+/// set, so an interrupted build need not compress the rest of a large tree.
+pub fn build_unless(
+    tree: &Path,
+    meta: &PackageMeta,
+    opts: &Options<'_>,
+    stop: &AtomicBool,
+) -> Result<Apk, String> {
     let mut entries = Vec::new();
     if tree.is_dir() {
         walk(tree, "", &mut entries, &mut HashMap::new())?;
     }
 
     // Data segment, streamed: tar into gzip into a hashed temporary file.
-    let temp = TempFile(std::env::temp_dir().join(format!(
+    let temp = Scratch::new(std::env::temp_dir().join(format!(
         "melangec-{}-{}-{}.data.gz",
         meta.name,
         std::process::id(),
-        NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        NEXT.fetch_add(1, Ordering::Relaxed)
     )));
     let io = |e: std::io::Error| format!("packaging {}: {e}", meta.name);
-    let file = std::fs::File::create(&temp.0).map_err(io)?;
+    let file = std::fs::File::create(temp.path()).map_err(io)?;
     let sink = Hashing {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
         sha256: Sha256::new(),
@@ -238,6 +246,9 @@ pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk,
     let mut analysis = sca::Analysis::new(&meta.version, meta.no_commands);
     let mut size: u64 = 0;
     for e in &entries {
+        if stop.load(Ordering::Relaxed) {
+            return Err(STOPPED.to_owned());
+        }
         let mut pax = Vec::new();
         let mut content = Vec::new();
         match e.kind {

@@ -16,6 +16,7 @@ use super::lock::Locked;
 use crate::apk::read;
 
 use crate::apk::package::Info;
+use crate::scratch::Scratch;
 
 /// Where an environment is kept: `<cache>/environments/<hash of what it is
 /// made of>`: the packages, and what apk's files record (world,
@@ -300,10 +301,13 @@ pub async fn assemble(
     if dest.join("lib/apk/db/installed").exists() {
         return Ok(dest);
     }
-    let partial = dest.with_extension(format!("partial-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&partial);
-    std::fs::create_dir_all(&partial).map_err(|e| format!("{}: {e}", partial.display()))?;
-    let loaded = load(cache, packages, Some(&partial)).await?;
+    // Removed unless renamed into place: a cancelled build (this future
+    // dropped while downloading) leaves no half-assembled tree behind.
+    let scratch = Scratch::new(dest.with_extension(format!("partial-{}", std::process::id())));
+    let partial = scratch.path();
+    let _ = std::fs::remove_dir_all(partial);
+    std::fs::create_dir_all(partial).map_err(|e| format!("{}: {e}", partial.display()))?;
+    let loaded = load(cache, packages, Some(partial)).await?;
     let layout = layout(&loaded, setup)?;
     for (dir, mode) in &layout.dirs {
         let path = partial.join(dir);
@@ -321,13 +325,10 @@ pub async fn assemble(
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32))
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
-    match std::fs::rename(&partial, &dest) {
+    match std::fs::rename(partial, &dest) {
         Ok(()) => Ok(dest),
         // Another build assembled the same environment meanwhile.
-        Err(_) if dest.join("lib/apk/db/installed").exists() => {
-            let _ = std::fs::remove_dir_all(&partial);
-            Ok(dest)
-        }
+        Err(_) if dest.join("lib/apk/db/installed").exists() => Ok(dest),
         Err(e) => Err(format!("{}: {e}", dest.display())),
     }
 }

@@ -299,6 +299,7 @@ pub async fn assemble(
 ) -> Result<PathBuf, String> {
     let dest = cache_path(cache, packages, setup);
     if dest.join("lib/apk/db/installed").exists() {
+        used(&dest);
         return Ok(dest);
     }
     // Removed unless renamed into place: a cancelled build (this future
@@ -326,10 +327,59 @@ pub async fn assemble(
             .map_err(|e| format!("{}: {e}", path.display()))?;
     }
     match std::fs::rename(partial, &dest) {
-        Ok(()) => Ok(dest),
+        Ok(()) => {
+            used(&dest);
+            prune(&cache.join("environments"), KEEP);
+            Ok(dest)
+        }
         // Another build assembled the same environment meanwhile.
         Err(_) if dest.join("lib/apk/db/installed").exists() => Ok(dest),
         Err(e) => Err(format!("{}: {e}", dest.display())),
+    }
+}
+
+/// How many assembled environments the cache keeps: each is a whole root
+/// filesystem (hundreds of MB for a toolchain), and a new one is made
+/// whenever a package, repository or key changes.
+pub const KEEP: usize = 8;
+
+/// Marks an environment as just used (its directory's modification time), the
+/// order [`prune`] goes by.
+fn used(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+}
+
+/// Removes all but the `keep` most recently used environments under `dir`,
+/// and the partial trees of processes that are gone (killed mid-assembly).
+pub fn prune(dir: &Path, keep: usize) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut finished = Vec::new();
+    for e in entries.flatten() {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if let Some((_, pid)) = name.split_once(".partial-") {
+            let alive = pid
+                .parse::<u32>()
+                .is_ok_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
+            if !alive {
+                let _ = std::fs::remove_dir_all(&path);
+            }
+            continue;
+        }
+        let modified = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .unwrap_or(std::time::UNIX_EPOCH);
+        finished.push((modified, path));
+    }
+    // Newest first; ties by name so the choice does not depend on listing order.
+    finished.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(&b.1)));
+    for (_, path) in finished.into_iter().skip(keep) {
+        let _ = std::fs::remove_dir_all(&path);
     }
 }
 
@@ -441,6 +491,36 @@ mod tests {
             .iter()
             .find(|(p, _, _)| p == path)
             .map(|(_, _, d)| std::str::from_utf8(d).unwrap())
+    }
+
+    #[test]
+    fn prune_keeps_the_most_recently_used_and_live_partials() {
+        let dir = std::env::temp_dir().join(format!("melangec-prune-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let base = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for i in 0..5u64 {
+            let env = dir.join(format!("env{i}"));
+            std::fs::create_dir_all(env.join("usr/bin")).unwrap();
+            let f = std::fs::File::open(&env).unwrap();
+            f.set_modified(base + std::time::Duration::from_secs(i * 60))
+                .unwrap();
+        }
+        // Used a moment ago, though made first.
+        used(&dir.join("env0"));
+        let live = dir.join(format!("abc.partial-{}", std::process::id()));
+        let dead = dir.join(format!("def.partial-{}", u32::MAX));
+        std::fs::create_dir_all(&live).unwrap();
+        std::fs::create_dir_all(&dead).unwrap();
+
+        prune(&dir, 2);
+        let mut left: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let live_name = live.file_name().unwrap().to_string_lossy().into_owned();
+        assert_eq!(left, vec![live_name, "env0".to_owned(), "env4".to_owned()]);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

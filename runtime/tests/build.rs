@@ -242,8 +242,10 @@ fn an_unreachable_daemon_is_one_sentence() {
         .output()
         .unwrap();
     assert!(!out.status.success());
+    // Fails at once rather than retrying; the bound is loose so that a
+    // loaded machine does not fail it.
     assert!(
-        started.elapsed().as_secs_f64() < 2.0,
+        started.elapsed().as_secs_f64() < 10.0,
         "took {:?}",
         started.elapsed()
     );

@@ -2,6 +2,7 @@
 
 pub mod apk;
 pub mod buildkit;
+pub mod listing;
 pub mod repo;
 pub mod scratch;
 pub mod status_view;

@@ -17,6 +17,7 @@ use sha2::Sha256;
 use super::gz;
 use super::key::Key;
 use super::sca::{self, File};
+use crate::listing::{self, Child};
 use crate::scratch::Scratch;
 
 use super::tarball::{Entry, Tar, DIRECTORY, HARDLINK, REGULAR, SYMLINK};
@@ -121,21 +122,7 @@ fn walk(
     inodes: &mut HashMap<(u64, u64), String>,
 ) -> Result<(), String> {
     let io = |e: std::io::Error| format!("{}: {e}", dir.display());
-    let mut names: Vec<_> = std::fs::read_dir(dir)
-        .map_err(io)?
-        .map(|e| e.map(|e| e.file_name()))
-        .collect::<Result<_, _>>()
-        .map_err(io)?;
-    names.sort();
-    for name in names {
-        let name = name.to_string_lossy().into_owned();
-        let path = if rel.is_empty() {
-            name.clone()
-        } else {
-            format!("{rel}/{name}")
-        };
-        let full = dir.join(&name);
-        let meta = std::fs::symlink_metadata(&full).map_err(io)?;
+    for Child { path, full, meta } in listing::sorted(dir, rel).map_err(io)? {
         let ft = meta.file_type();
         let mode = meta.mode() & 0o7777;
         if ft.is_dir() {

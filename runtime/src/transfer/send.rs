@@ -10,6 +10,8 @@ use melangec_proto::fsutil::types::packet::PacketType;
 use melangec_proto::fsutil::types::{Packet, Stat};
 use tokio::io::AsyncReadExt;
 
+use crate::listing::{self, Child};
+
 use super::mode::{self, Kind};
 use super::patterns::Patterns;
 use super::{emit, packet, Outgoing, TransferError};
@@ -176,19 +178,7 @@ struct Walk<'a> {
 
 impl Walk<'_> {
     fn dir(&mut self, dir: &Path, rel: &str) -> Result<(), TransferError> {
-        let mut names: Vec<_> = std::fs::read_dir(dir)?
-            .map(|e| e.map(|e| e.file_name()))
-            .collect::<Result<_, _>>()?;
-        names.sort();
-        for name in names {
-            let name = name.to_string_lossy().into_owned();
-            let path = if rel.is_empty() {
-                name.clone()
-            } else {
-                format!("{rel}/{name}")
-            };
-            let full = dir.join(&name);
-            let meta = std::fs::symlink_metadata(&full)?;
+        for Child { path, full, meta } in listing::sorted(dir, rel)? {
             let excluded = self.exclude.matches(&path);
             if excluded && !(meta.is_dir() && self.exclude.has_exceptions()) {
                 continue;

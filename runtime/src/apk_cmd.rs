@@ -5,7 +5,8 @@ use std::sync::atomic::AtomicBool;
 
 use melangec::apk::key::{self, Key};
 use melangec::apk::package::{self, Apk, Info};
-use melangec::apk::{index, read, write_atomic};
+use melangec::apk::{index, read};
+use melangec::atomic::write as write_atomic;
 use melangec_compiler::metadata::PackageMeta;
 
 use crate::Failure;

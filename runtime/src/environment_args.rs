@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use melangec::apk::write_atomic;
+use melangec::atomic::write as write_atomic;
 use melangec::repo::lock::{self, ArchLock, LockError, Locked, Request};
 use melangec::repo::resolve::Unresolved;
 use melangec::repo::{cache, pinned, rootfs};

@@ -1,6 +1,7 @@
 //! The runtime: our BuildKit client, the session protocols, progress.
 
 pub mod apk;
+pub mod atomic;
 pub mod buildkit;
 pub mod listing;
 pub mod repo;

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use melangec::apk::write_atomic;
+use melangec::atomic::write as write_atomic;
 use melangec::repo::lock::{self, Request};
 use melangec_compiler::{build_ir, Arch};
 

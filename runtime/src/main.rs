@@ -1,7 +1,6 @@
 //! `melangec`: compile melange recipes to BuildKit LLB and build them.
 
 mod apk_cmd;
-mod atomic;
 mod build_cmd;
 mod environment_args;
 mod interrupt;
@@ -195,8 +194,7 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
         compiled
     };
     match &args.output {
-        Some(path) => atomic::write(path, &compiled.bytes)
-            .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        Some(path) => melangec::atomic::write(path, &compiled.bytes, 0o644)?,
         None => {
             use std::io::Write;
             let mut out = std::io::stdout().lock();

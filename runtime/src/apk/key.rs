@@ -88,7 +88,7 @@ pub fn generate(name: &Path, bits: usize) -> Result<(PathBuf, PathBuf), String> 
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| e.to_string())?;
     let public_path = PathBuf::from(format!("{}.pub", name.display()));
-    crate::apk::write_atomic(name, private.as_bytes(), 0o600)?;
-    crate::apk::write_atomic(&public_path, public.as_bytes(), 0o644)?;
+    crate::atomic::write(name, private.as_bytes(), 0o600)?;
+    crate::atomic::write(&public_path, public.as_bytes(), 0o644)?;
     Ok((name.to_path_buf(), public_path))
 }

@@ -11,7 +11,8 @@ use sha2::{Digest, Sha256};
 
 use super::index;
 use super::lock::Locked;
-use crate::apk::{read, write_atomic};
+use crate::apk::read;
+use crate::atomic::write as write_atomic;
 
 pub fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()

@@ -11,7 +11,7 @@ use sha2::{Digest, Sha256};
 
 use super::lock::Locked;
 use super::{cache, rootfs};
-use crate::apk::write_atomic;
+use crate::atomic::write as write_atomic;
 
 /// Whether BuildKit can fetch every package itself.
 pub fn fetchable(packages: &[Locked]) -> Result<(), String> {

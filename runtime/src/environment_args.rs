@@ -109,7 +109,7 @@ async fn key_file(entry: &str) -> Result<PathBuf, Failure> {
         .ok_or_else(|| format!("{entry}: no file name in the key URL"))?;
     let dir = cache::root()
         .join("keys")
-        .join(&cache::hex(&sha2::Sha256::digest(entry.as_bytes()))[..16]);
+        .join(&melangec::apk::hex(&sha2::Sha256::digest(entry.as_bytes()))[..16]);
     let path = dir.join(name);
     if !path.exists() {
         let bytes = melangec::repo::index::get(entry.to_owned()).await?;

@@ -9,3 +9,20 @@ pub mod package;
 pub mod read;
 pub mod sca;
 pub mod tarball;
+
+use base64::Engine as _;
+
+/// Lowercase hex, as digests are written in `.PKGINFO`, locks and cache
+/// names.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// apk-tools' form of a SHA-1 (index `C:`, database `Z:`): `Q1` and its
+/// base64.
+pub fn q1(sha1: &[u8]) -> String {
+    format!(
+        "Q1{}",
+        base64::engine::general_purpose::STANDARD.encode(sha1)
+    )
+}

@@ -9,14 +9,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use base64::Engine;
 use melangec_compiler::metadata::PackageMeta;
 use sha1::{Digest as _, Sha1};
 use sha2::Sha256;
 
-use super::gz;
 use super::key::Key;
 use super::sca::{self, File};
+use super::{gz, hex};
 use crate::listing::{self, Child};
 use crate::scratch::Scratch;
 
@@ -175,10 +174,6 @@ fn walk(
         }
     }
     Ok(())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// A value for `.PKGINFO`: one line, no surrounding space.
@@ -382,10 +377,7 @@ pub fn build_unless(
             .expect("writing to memory");
     }
     let control_gz = gz::member(control.bytes());
-    info.checksum = format!(
-        "Q1{}",
-        base64::engine::general_purpose::STANDARD.encode(Sha1::digest(&control_gz))
-    );
+    info.checksum = super::q1(&Sha1::digest(&control_gz));
 
     let mut head = Vec::new();
     if let Some(key) = opts.key {

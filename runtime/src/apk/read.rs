@@ -3,7 +3,6 @@
 
 use std::io::Read;
 
-use base64::Engine;
 use flate2::bufread::GzDecoder;
 use sha1::{Digest, Sha1};
 
@@ -76,48 +75,59 @@ pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// A package's control member (compressed, as its checksum covers it) and
+/// its `.PKGINFO`.
+fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), String> {
+    let members = control_members(bytes)?;
+    let Some((compressed, content)) = members.last() else {
+        return Err("no .PKGINFO in the package".into());
+    };
+    let pkginfo = tar_files(content)
+        .into_iter()
+        .find(|(n, _)| n == ".PKGINFO")
+        .ok_or("no .PKGINFO in the package")?
+        .1;
+    Ok((*compressed, pkginfo))
+}
+
+/// The checksum the index records for a package (`C:`): its control
+/// member's SHA-1.
+pub fn control_checksum(bytes: &[u8]) -> Result<String, String> {
+    Ok(super::q1(&Sha1::digest(control(bytes)?.0)))
+}
+
 /// A package's index fields, from its control member.
 pub fn package(bytes: &[u8]) -> Result<Info, String> {
-    let members = control_members(bytes)?;
-    for (compressed, content) in &members {
-        let files = tar_files(content);
-        let Some((_, pkginfo)) = files.iter().find(|(n, _)| n == ".PKGINFO") else {
+    let (compressed, pkginfo) = control(bytes)?;
+    let mut info = Info {
+        checksum: super::q1(&Sha1::digest(compressed)),
+        file_size: bytes.len() as u64,
+        ..Default::default()
+    };
+    for line in String::from_utf8_lossy(&pkginfo).lines() {
+        let Some((k, v)) = line.split_once(" = ") else {
             continue;
         };
-        let mut info = Info {
-            checksum: format!(
-                "Q1{}",
-                base64::engine::general_purpose::STANDARD.encode(Sha1::digest(compressed))
-            ),
-            file_size: bytes.len() as u64,
-            ..Default::default()
-        };
-        for line in String::from_utf8_lossy(pkginfo).lines() {
-            let Some((k, v)) = line.split_once(" = ") else {
-                continue;
-            };
-            let v = v.to_owned();
-            match k {
-                "pkgname" => info.name = v,
-                "pkgver" => info.version = v,
-                "arch" => info.arch = v,
-                "size" => info.size = v.parse().unwrap_or(0),
-                "pkgdesc" => info.description = v,
-                "url" => info.url = v,
-                "license" => info.license = v,
-                "origin" => info.origin = v,
-                "maintainer" => info.maintainer = v,
-                "builddate" => info.builddate = v.parse().unwrap_or(0),
-                "commit" => info.commit = v,
-                "provider_priority" => info.provider_priority = v,
-                "depend" => info.depends.push(v),
-                "provides" => info.provides.push(v),
-                _ => {}
-            }
+        let v = v.to_owned();
+        match k {
+            "pkgname" => info.name = v,
+            "pkgver" => info.version = v,
+            "arch" => info.arch = v,
+            "size" => info.size = v.parse().unwrap_or(0),
+            "pkgdesc" => info.description = v,
+            "url" => info.url = v,
+            "license" => info.license = v,
+            "origin" => info.origin = v,
+            "maintainer" => info.maintainer = v,
+            "builddate" => info.builddate = v.parse().unwrap_or(0),
+            "commit" => info.commit = v,
+            "provider_priority" => info.provider_priority = v,
+            "depend" => info.depends.push(v),
+            "provides" => info.provides.push(v),
+            _ => {}
         }
-        return Ok(info);
     }
-    Err("no .PKGINFO in the package".into())
+    Ok(info)
 }
 
 /// The records of an `APKINDEX.tar.gz`.

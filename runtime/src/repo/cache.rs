@@ -5,18 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
-use base64::Engine;
-use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::index;
 use super::lock::Locked;
-use crate::apk::read;
+use crate::apk::{hex, read};
 use crate::atomic::write as write_atomic;
-
-pub fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
 
 /// `$MELANGEC_CACHE`, else `~/.cache/melangec`.
 pub fn root() -> PathBuf {
@@ -32,24 +26,6 @@ fn path(cache: &Path, arch: &str, name: &str, version: &str, checksum: &str) -> 
         .join("apk")
         .join(arch)
         .join(format!("{name}-{version}.{}.apk", &key[..16]))
-}
-
-/// The control checksum apk-tools records (`Q1` + base64 SHA-1 of the
-/// control member).
-pub fn control_checksum(bytes: &[u8]) -> Result<String, String> {
-    let members = read::control_members(bytes)?;
-    let control = members
-        .iter()
-        .find(|(_, content)| {
-            read::tar_files(content)
-                .iter()
-                .any(|(n, _)| n == ".PKGINFO")
-        })
-        .ok_or("no control segment")?;
-    Ok(format!(
-        "Q1{}",
-        base64::engine::general_purpose::STANDARD.encode(Sha1::digest(control.0))
-    ))
 }
 
 /// A package as the index describes it: from the cache, or downloaded,
@@ -69,7 +45,8 @@ pub async fn package(
     }
     let relative = format!("{arch}/{name}-{version}.apk");
     let bytes = index::fetch_file(repository, &relative).await?;
-    let found = control_checksum(&bytes).map_err(|e| format!("{repository}/{relative}: {e}"))?;
+    let found =
+        read::control_checksum(&bytes).map_err(|e| format!("{repository}/{relative}: {e}"))?;
     if found != checksum {
         return Err(format!(
             "{repository}/{relative}: checksum {found} does not match the index's {checksum}"

@@ -10,7 +10,7 @@ use melangec_compiler::{PinnedEnvironment, PinnedPackage};
 use sha2::{Digest, Sha256};
 
 use super::lock::Locked;
-use super::{cache, rootfs};
+use super::rootfs;
 use crate::atomic::write as write_atomic;
 
 /// Whether BuildKit can fetch every package itself.
@@ -44,24 +44,19 @@ pub async fn pin(
     }
     let memo = cache
         .join("pinned")
-        .join(format!("{}.db", &cache::hex(&h.finalize())[..32]));
+        .join(format!("{}.db", &crate::apk::hex(&h.finalize())[..32]));
     let (order, installed, has_passwd, has_group) = match read_memo(&memo) {
         Some(m) => m,
         None => {
             let loaded = rootfs::load(cache, packages, None).await?;
-            let owned = |path: &str| {
-                loaded
-                    .iter()
-                    .any(|l| l.files.iter().any(|(f, _)| f == path))
-            };
             let m = (
                 loaded
                     .iter()
                     .map(|l| l.locked.name.clone())
                     .collect::<Vec<_>>(),
                 rootfs::installed(&loaded),
-                owned("etc/passwd"),
-                owned("etc/group"),
+                rootfs::ships(&loaded, "etc/passwd"),
+                rootfs::ships(&loaded, "etc/group"),
             );
             let text = format!("{}\n{} {}\n{}", m.0.join(" "), m.2, m.3, m.1);
             write_atomic(&memo, text.as_bytes(), 0o644)?;

@@ -4,7 +4,6 @@
 //! is kept by content (the lock's hash), so an unchanged environment loads
 //! at once.
 
-use base64::Engine as _;
 use std::fmt::Write as _;
 use std::os::unix::fs::{symlink, PermissionsExt};
 use std::path::{Path, PathBuf};
@@ -52,7 +51,7 @@ fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
     }
     cache
         .join("environments")
-        .join(&cache::hex(&h.finalize())[..32])
+        .join(&crate::apk::hex(&h.finalize())[..32])
 }
 
 /// A locked package, read: its file, `.PKGINFO` and the paths it installs.
@@ -165,17 +164,19 @@ pub struct Layout {
 }
 
 pub fn layout(loaded: &[Loaded], setup: &Setup<'_>) -> Result<Layout, String> {
-    let owned = |path: &str| {
-        loaded
-            .iter()
-            .any(|l| l.files.iter().any(|(f, _)| f == path))
-    };
     layout_from(
         installed(loaded),
-        owned("etc/passwd"),
-        owned("etc/group"),
+        ships(loaded, "etc/passwd"),
+        ships(loaded, "etc/group"),
         setup,
     )
+}
+
+/// Whether one of the packages installs `path`.
+pub fn ships(loaded: &[Loaded], path: &str) -> bool {
+    loaded
+        .iter()
+        .any(|l| l.files.iter().any(|(f, _)| f == path))
 }
 
 /// apk's installed database for `loaded`, in their order.
@@ -193,11 +194,7 @@ pub fn installed(loaded: &[Loaded]) -> String {
             }
             let _ = writeln!(installed, "R:{name}");
             if let Some(bytes) = sha1.as_deref().and_then(unhex) {
-                let _ = writeln!(
-                    installed,
-                    "Z:Q1{}",
-                    base64::engine::general_purpose::STANDARD.encode(bytes)
-                );
+                let _ = writeln!(installed, "Z:{}", crate::apk::q1(&bytes));
             }
         }
         installed.push('\n');

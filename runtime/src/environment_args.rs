@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use melangec::atomic::write as write_atomic;
 use melangec::repo::lock::{self, ArchLock, LockError, Locked, Request};
 use melangec::repo::resolve::Unresolved;
-use melangec::repo::{cache, pinned, rootfs};
+use melangec::repo::{cache, constraint, pinned, rootfs};
 use melangec_compiler::ir::Build;
 use melangec_compiler::{Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
 use sha2::Digest;
@@ -183,13 +183,7 @@ pub async fn locked(
 /// package (or for the package that needed it) when the recipe lists it.
 pub fn unresolved(file: &SourceFile, build: &Build, u: &Unresolved) -> Failure {
     let arch = build.arch.apk();
-    let name_of = |c: &str| {
-        c.trim_start_matches('!')
-            .split(['<', '>', '=', '~'])
-            .next()
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let name_of = |c: &str| constraint::name_of(c).to_owned();
     let asked = match &u.required_by {
         None => name_of(&u.constraint),
         // `name-version-rN`: the package name is what the recipe lists.

@@ -29,6 +29,15 @@ pub struct Constraint {
     pub tag: String,
 }
 
+/// The package a constraint names, without `!`, `@tag` or version: what a
+/// dependency is looked up by, even in a constraint that does not parse.
+pub fn name_of(s: &str) -> &str {
+    let s = s.trim();
+    let rest = s.strip_prefix('!').unwrap_or(s);
+    let end = rest.find(['=', '<', '>', '~', '@']).unwrap_or(rest.len());
+    &rest[..end]
+}
+
 impl Constraint {
     pub fn parse(s: &str) -> Result<Constraint, String> {
         let s = s.trim();
@@ -92,6 +101,13 @@ impl Constraint {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn name_of_strips_conflict_tag_and_version() {
+        assert_eq!(name_of("!foo@edge>=1.2"), "foo");
+        assert_eq!(name_of("so:libc.so.6"), "so:libc.so.6");
+        assert_eq!(name_of(" bar~3 "), "bar");
+    }
 
     #[test]
     fn parses_every_form() {

@@ -126,10 +126,7 @@ fn install_order(infos: &[&Info]) -> Vec<usize> {
             .depends
             .iter()
             .filter(|d| !d.starts_with('!'))
-            .filter_map(|d| {
-                let name = d.split(['<', '>', '=', '~']).next().unwrap_or(d);
-                by_name.get(name).copied()
-            })
+            .filter_map(|d| by_name.get(super::constraint::name_of(d)).copied())
             .collect();
         deps.sort_by(|a, b| infos[*a].name.cmp(&infos[*b].name));
         for d in deps {

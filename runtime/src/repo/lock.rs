@@ -182,6 +182,18 @@ pub fn parse(text: &str) -> Result<Vec<ArchLock>, String> {
             _ => return Err(bad()),
         }
     }
+    for l in &out {
+        for p in &l.packages {
+            let fields = [&p.name, &p.version, &p.repository, &p.checksum, &p.sha256];
+            if fields.iter().any(|f| f.is_empty()) || p.sha256.len() != 64 {
+                return Err(format!(
+                    "lock entry for {} ({}) lacks a name, version, repository, checksum or sha256",
+                    if p.name.is_empty() { "?" } else { &p.name },
+                    l.arch
+                ));
+            }
+        }
+    }
     Ok(out)
 }
 
@@ -208,5 +220,12 @@ mod tests {
         assert_eq!(parse(&text).unwrap(), locks);
         assert!(parse("x86_64:\n  - bogus\n").is_err());
         assert!(parse("x86_64:\n  packages:\n    - nonsense: 1\n").is_err());
+        // An entry missing its sha256 cannot pin anything.
+        let cut: String = text
+            .lines()
+            .filter(|l| !l.contains("sha256"))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert!(parse(&cut).unwrap_err().contains("busybox"));
     }
 }

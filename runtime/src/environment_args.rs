@@ -99,7 +99,7 @@ impl EnvironmentArgs {
 /// A keyring entry as a file: a path as it is, a URL fetched once into the
 /// cache under its own file name (which signatures name).
 async fn key_file(entry: &str) -> Result<PathBuf, Failure> {
-    if !(entry.starts_with("http://") || entry.starts_with("https://")) {
+    if !melangec::repo::index::is_url(entry) {
         return Ok(PathBuf::from(entry));
     }
     let name = entry

@@ -16,6 +16,13 @@ pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
     members_until(bytes, |_| false)
 }
 
+/// The first member (a signature, in a signed package or index).
+pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, String> {
+    members_until(bytes, |_| true)?
+        .pop()
+        .ok_or_else(|| "empty file".to_owned())
+}
+
 /// The members up to and including the control member (the one holding
 /// `.PKGINFO`): the data member, by far the largest, is not decompressed.
 pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {

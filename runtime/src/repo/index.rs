@@ -1,5 +1,5 @@
 //! Reading a repository's `<repo>/<arch>/APKINDEX.tar.gz` from a directory
-//! or over plain http, and checking its signature against a keyring.
+//! or over http(s), and checking its signature against a keyring.
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +26,16 @@ pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, String> {
     fetch_file(repository, &format!("{arch}/APKINDEX.tar.gz")).await
 }
 
+/// Whether a repository or key is a URL (which BuildKit can fetch too)
+/// rather than a path on this machine.
+pub fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
 /// `<repo>/<relative path>`, from a directory or over http(s).
 pub async fn fetch_file(repository: &str, relative: &str) -> Result<Vec<u8>, String> {
     let repo = repository.trim_end_matches('/');
-    if repo.starts_with("http://") || repo.starts_with("https://") {
+    if is_url(repo) {
         return get(format!("{repo}/{relative}")).await;
     }
     let dir = PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo));
@@ -68,11 +74,11 @@ pub async fn get(url: String) -> Result<Vec<u8>, String> {
 /// Checks the index's signature with a key from `keyring` (public key files
 /// named as the signature entry names them) and reads its records.
 pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Index, String> {
-    let members = read::members(bytes).map_err(|e| format!("{repository}: {e}"))?;
-    let Some((sig_member, sig_content)) = members.first() else {
-        return Err(format!("{repository}: empty index"));
-    };
-    let signatures = read::tar_files(sig_content);
+    // Only the signature member is decompressed here; the index's own
+    // members are read once, below.
+    let (sig_member, sig_content) =
+        read::first_member(bytes).map_err(|e| format!("{repository}: {e}"))?;
+    let signatures = read::tar_files(&sig_content);
     let signed = &bytes[sig_member.len()..];
     let mut tried = Vec::new();
     for (name, signature) in signatures.iter().filter(|(n, _)| n.starts_with(".SIGN.")) {

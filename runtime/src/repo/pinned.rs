@@ -10,15 +10,12 @@ use melangec_compiler::{PinnedEnvironment, PinnedPackage};
 use sha2::{Digest, Sha256};
 
 use super::lock::Locked;
-use super::rootfs;
+use super::{index, rootfs};
 use crate::atomic::write as write_atomic;
 
 /// Whether BuildKit can fetch every package itself.
 pub fn fetchable(packages: &[Locked]) -> Result<(), String> {
-    match packages
-        .iter()
-        .find(|p| !(p.repository.starts_with("http://") || p.repository.starts_with("https://")))
-    {
+    match packages.iter().find(|p| !index::is_url(&p.repository)) {
         Some(p) => Err(format!(
             "{} comes from {}, which BuildKit cannot fetch from (not http or https)",
             p.name, p.repository

@@ -4,7 +4,6 @@
 //! `provider_priority`, then the highest version. Deterministic: the same
 //! indexes and requests give the same set.
 
-use std::cmp::Ordering;
 use std::collections::{BTreeMap, VecDeque};
 
 use super::constraint::Constraint;
@@ -60,6 +59,24 @@ fn priority(p: &Info) -> i64 {
 /// Resolves `requests` against `available`; returns the chosen packages,
 /// sorted by name.
 pub fn resolve(available: &[Info], requests: &[String]) -> Result<Vec<Info>, Unresolved> {
+    // Each name (own or provided) to the packages offering it: a whole
+    // distribution's index has tens of thousands of packages, and every
+    // dependency would otherwise scan them all.
+    let mut offering: BTreeMap<&str, Vec<&Info>> = BTreeMap::new();
+    for p in available {
+        let names = std::iter::once(p.name.as_str()).chain(
+            p.provides
+                .iter()
+                .map(|prov| prov.split_once('=').map_or(prov.as_str(), |(n, _)| n)),
+        );
+        for name in names {
+            let list = offering.entry(name).or_default();
+            // Once per package, though it may offer a name twice.
+            if !list.last().is_some_and(|q| std::ptr::eq(*q, p)) {
+                list.push(p);
+            }
+        }
+    }
     let mut chosen: BTreeMap<String, &Info> = BTreeMap::new();
     let mut queue: VecDeque<(String, Option<String>)> =
         requests.iter().map(|r| (r.clone(), None)).collect();
@@ -77,9 +94,14 @@ pub fn resolve(available: &[Info], requests: &[String]) -> Result<Vec<Info>, Unr
         if chosen.values().any(|p| satisfies(p, &c)) {
             continue;
         }
-        let mut candidates: Vec<&Info> = available.iter().filter(|p| satisfies(p, &c)).collect();
+        let offered = offering.get(c.name.as_str()).map_or(&[][..], Vec::as_slice);
+        let mut candidates: Vec<&Info> = offered
+            .iter()
+            .copied()
+            .filter(|p| satisfies(p, &c))
+            .collect();
         if candidates.is_empty() {
-            let why = if available.iter().any(|p| offers(p, &c.name).is_some()) {
+            let why = if !offered.is_empty() {
                 "no version satisfies it".to_owned()
             } else {
                 "no such package".to_owned()
@@ -95,12 +117,9 @@ pub fn resolve(available: &[Info], requests: &[String]) -> Result<Vec<Info>, Unr
             own(b)
                 .cmp(&own(a))
                 .then_with(|| priority(b).cmp(&priority(a)))
-                .then_with(
-                    || match (a.name == b.name, version::compare(&b.version, &a.version)) {
-                        (_, Ordering::Equal) | (false, _) => a.name.cmp(&b.name),
-                        (true, o) => o,
-                    },
-                )
+                // Different packages by name; one package's versions
+                // newest first.
+                .then_with(|| a.name.cmp(&b.name))
                 .then_with(|| version::compare(&b.version, &a.version))
         });
         let pick = candidates[0];

@@ -181,8 +181,6 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
     (g, result)
 }
 
-/// A `git://` source as BuildKit's Go client writes it for `llb.Git(remote,
-/// ref, llb.KeepGitDir())`, so that both share cache entries.
 /// The pinned environment: each package fetched by URL and checked by its
 /// sha256, unpacked, and stacked in install order (merged where the daemon
 /// can, else copied one over the other); then apk's files on top.
@@ -243,6 +241,8 @@ fn install(
     g.file(base, actions, "write the apk database", None)
 }
 
+/// A `git://` source as BuildKit's Go client writes it for `llb.Git(remote,
+/// ref, llb.KeepGitDir())`, so that both share cache entries.
 fn git_source(remote: &str, reference: &str) -> (String, BTreeMap<String, String>) {
     let bare = remote.split_once("://").map_or(remote, |(_, rest)| rest);
     let identifier = format!("git://{bare}#{reference}");

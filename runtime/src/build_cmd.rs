@@ -78,10 +78,7 @@ pub struct BuildArgs {
 }
 
 pub fn run(args: BuildArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = crate::async_runtime()?;
     runtime.block_on(async {
         let mut interrupts = Interrupts::listen()?;
         build(args, &mut interrupts).await

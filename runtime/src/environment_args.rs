@@ -87,12 +87,33 @@ impl RepositoryArgs {
 }
 
 impl EnvironmentArgs {
-    fn lock_path(&self, recipe: &Path) -> PathBuf {
-        self.lock.clone().unwrap_or_else(|| {
-            let mut p = recipe.to_path_buf();
-            p.set_extension("lock.yaml");
-            p
-        })
+    /// The lock in use: `--lock`, else the one beside the recipe.
+    pub fn lock_path(&self, recipe: &Path) -> PathBuf {
+        self.lock.clone().unwrap_or_else(|| default_lock(recipe))
+    }
+}
+
+/// `<recipe>.lock.yaml`, where `melangec lock` writes and the others look.
+pub fn default_lock(recipe: &Path) -> PathBuf {
+    recipe.with_extension("lock.yaml")
+}
+
+/// Resolves one architecture's environment; a package that cannot be
+/// resolved is pointed out at its recipe line.
+pub async fn resolve(
+    request: &Request<'_>,
+    file: &SourceFile,
+    build: &Build,
+) -> Result<ArchLock, Failure> {
+    match lock::lock(request, &cache::root()).await {
+        Ok(l) => Ok(l),
+        Err(LockError::Unresolved(u)) => Err(unresolved(file, build, &u)),
+        Err(e) => Err(format!(
+            "cannot resolve the {} build environment of {}: {e}",
+            request.arch,
+            file.name()
+        )
+        .into()),
     }
 }
 
@@ -159,11 +180,7 @@ pub async fn locked(
         keyring: &wanted.keyring,
         packages: &wanted.packages,
     };
-    let fresh: ArchLock = match lock::lock(&request, &cache::root()).await {
-        Ok(l) => l,
-        Err(LockError::Unresolved(u)) => return Err(unresolved(file, build, &u)),
-        Err(e) => return Err(format!("cannot resolve the {arch} build environment: {e}").into()),
-    };
+    let fresh = resolve(&request, file, build).await?;
     let packages = fresh.packages.clone();
     if let Some(ls) = locks.as_mut() {
         ls.retain(|l| l.arch != arch);

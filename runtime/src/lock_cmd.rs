@@ -8,6 +8,7 @@ use melangec::atomic::write as write_atomic;
 use melangec::repo::lock::{self, Request};
 use melangec_compiler::{build_ir, Arch};
 
+use crate::environment_args;
 use crate::recipe_args::{Inputs, RecipeArgs};
 use crate::Failure;
 
@@ -19,17 +20,14 @@ pub struct LockArgs {
     #[arg(long, value_delimiter = ',')]
     also_arch: Vec<String>,
     #[command(flatten)]
-    repos: crate::environment_args::RepositoryArgs,
+    repos: environment_args::RepositoryArgs,
     /// Where to write the lock (default: beside the recipe, `.lock.yaml`).
     #[arg(short, long)]
     output: Option<PathBuf>,
 }
 
 pub fn run(args: LockArgs) -> Result<(), Failure> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let runtime = crate::async_runtime()?;
     let Inputs {
         file,
         options,
@@ -55,27 +53,12 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
             keyring: &wanted.keyring,
             packages: &wanted.packages,
         };
-        let locked = match runtime.block_on(lock::lock(&request, &melangec::repo::cache::root())) {
-            Ok(l) => l,
-            Err(lock::LockError::Unresolved(u)) => {
-                return Err(crate::environment_args::unresolved(&file, &build, &u))
-            }
-            Err(e) => {
-                return Err(format!(
-                    "cannot resolve the {} environment of {}: {e}",
-                    arch.apk(),
-                    file.name()
-                )
-                .into())
-            }
-        };
-        locks.push(locked);
+        locks.push(runtime.block_on(environment_args::resolve(&request, &file, &build))?);
     }
-    let output = args.output.clone().unwrap_or_else(|| {
-        let mut p = args.recipe.recipe.clone();
-        p.set_extension("lock.yaml");
-        p
-    });
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| environment_args::default_lock(&args.recipe.recipe));
     write_atomic(&output, lock::render(&locks).as_bytes(), 0o644)?;
     let count: usize = locks.iter().map(|l| l.packages.len()).sum();
     eprintln!("wrote {} ({count} packages)", output.display());

@@ -92,6 +92,15 @@ struct CompileArgs {
     env: environment_args::EnvironmentArgs,
 }
 
+/// The async runtime for the commands that talk to daemons and
+/// repositories.
+fn async_runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}").into())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -165,16 +174,8 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
     let compiled = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
     // A lock pins the environment: the packages are read (from the package
     // cache, fetched once) to write apk's database into the definition.
-    let lock = args
-        .env
-        .lock
-        .clone()
-        .unwrap_or_else(|| args.recipe.recipe.with_extension("lock.yaml"));
-    let compiled = if lock.exists() || args.env.lock.is_some() {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let compiled = if args.env.lock_path(&args.recipe.recipe).exists() || args.env.lock.is_some() {
+        let runtime = async_runtime()?;
         let pinned = runtime.block_on(async {
             let wanted = args.env.repos.wanted(&compiled.build).await?;
             let (locked, _) = environment_args::locked(
@@ -194,16 +195,9 @@ fn run_compile(args: CompileArgs) -> Result<(), Failure> {
         compiled
     };
     match &args.output {
-        Some(path) => melangec::atomic::write(path, &compiled.bytes, 0o644)?,
-        None => {
-            use std::io::Write;
-            let mut out = std::io::stdout().lock();
-            out.write_all(&compiled.bytes)
-                .and_then(|()| out.flush())
-                .map_err(|e| format!("cannot write output: {e}"))?;
-        }
+        Some(path) => Ok(melangec::atomic::write(path, &compiled.bytes, 0o644)?),
+        None => print_out(&compiled.bytes),
     }
-    Ok(())
 }
 
 fn run_pipelines(args: PipelinesArgs) -> Result<(), Failure> {
@@ -214,7 +208,7 @@ fn run_pipelines(args: PipelinesArgs) -> Result<(), Failure> {
         None => pipelines::list(&library),
         Some(PipelinesAction::Show { name }) => pipelines::show(&library, &name)?,
     };
-    print_out(&text)
+    print_out(text.as_bytes())
 }
 
 fn run_render(path: &Path) -> Result<(), Failure> {
@@ -227,15 +221,15 @@ fn run_render(path: &Path) -> Result<(), Failure> {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
     };
     let text = render::render_bytes(&bytes)?;
-    print_out(&text)
+    print_out(text.as_bytes())
 }
 
 /// Writes to standard output; a reader that went away (`| head`) ends the
 /// output quietly.
-fn print_out(text: &str) -> Result<(), Failure> {
+fn print_out(bytes: &[u8]) -> Result<(), Failure> {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+    match out.write_all(bytes).and_then(|()| out.flush()) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
             Err(format!("cannot write output: {e}").into())
         }

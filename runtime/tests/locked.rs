@@ -162,6 +162,28 @@ fn a_lock_from_a_directory_repository_is_assembled_on_the_client() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("BuildKit cannot fetch from"), "{err}");
     assert!(!dir.join("a.llb").exists());
+    // build uses the same lock, assembling the environment here instead.
+    let addr = daemon();
+    let mut args = vec![
+        "build",
+        "recipe.yaml",
+        "--progress",
+        "plain",
+        "--buildkit-addr",
+        &addr,
+        "--workspace-dir",
+        "ws",
+        "--out-dir",
+        "packages",
+    ];
+    args.extend(flags);
+    let log = ok(&melangec(&args, &dir));
+    assert!(log.contains("is assembled here instead"), "{log}");
+    assert!(!log.contains("pinned by"), "{log}");
+    assert!(log.contains("build environment"), "{log}");
+    assert!(dir
+        .join("ws/x86_64/melange-out/hello-tool/usr/bin/hello-tool")
+        .is_file());
 }
 
 #[test]

@@ -177,19 +177,36 @@ pub fn sign(args: SignArgs) -> Result<(), Failure> {
 pub fn index_cmd(args: IndexArgs) -> Result<(), Failure> {
     let key = args.signing_key.as_deref().map(Key::load).transpose()?;
     let mut infos = Vec::new();
-    if args.merge && args.output.exists() {
-        infos = read::index(&read_file(&args.output)?)?;
-    }
     for apk in &args.apks {
-        let info =
-            read::package(&read_file(apk)?).map_err(|e| format!("{}: {e}", apk.display()))?;
+        infos.push(read::package(&read_file(apk)?).map_err(|e| format!("{}: {e}", apk.display()))?);
+    }
+    let epoch = crate::source_date_epoch()?;
+    let count = write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
+    eprintln!("wrote {} ({count} packages)", args.output.display());
+    Ok(())
+}
+
+/// Writes an index of `fresh`, after the records already at `path` when
+/// `merge` (a package of the same name and version is replaced). Returns
+/// how many it lists.
+fn write_index(
+    path: &Path,
+    fresh: Vec<Info>,
+    merge: bool,
+    epoch: u64,
+    key: Option<&Key>,
+) -> Result<usize, Failure> {
+    let mut infos = if merge && path.exists() {
+        read::index(&read_file(path)?)?
+    } else {
+        Vec::new()
+    };
+    for info in fresh {
         infos.retain(|i: &Info| !(i.name == info.name && i.version == info.version));
         infos.push(info);
     }
-    let bytes = index::build(&infos, crate::source_date_epoch()?, key.as_ref());
-    write_atomic(&args.output, &bytes, 0o644)?;
-    eprintln!("wrote {} ({} packages)", args.output.display(), infos.len());
-    Ok(())
+    write_atomic(path, &index::build(&infos, epoch, key), 0o644)?;
+    Ok(infos.len())
 }
 
 /// Packages every `melange-out/<name>` tree, in memory and temporary files;
@@ -224,16 +241,8 @@ pub fn write_packages(
     }
     if generate_index {
         let path = dir.join("APKINDEX.tar.gz");
-        let mut infos = if path.exists() {
-            read::index(&read_file(&path)?)?
-        } else {
-            Vec::new()
-        };
-        for apk in built {
-            infos.retain(|i| !(i.name == apk.info.name && i.version == apk.info.version));
-            infos.push(apk.info.clone());
-        }
-        write_atomic(&path, &index::build(&infos, epoch, key), 0o644)?;
+        let fresh = built.iter().map(|apk| apk.info.clone()).collect();
+        write_index(&path, fresh, true, epoch, key)?;
         written.push(path);
     }
     Ok(written)

@@ -5,6 +5,7 @@
 //! `substitute` -> `fold` -> `environment` -> `lower` -> `marshal`; `render`
 //! prints a definition for people.
 
+pub mod accounts;
 pub mod cond;
 pub mod diag;
 pub mod environment;
@@ -208,41 +209,8 @@ pub fn build_ir(
             .map(|t| t.value.clone())
             .collect(),
         user,
-        passwd: recipe
-            .environment
-            .users
-            .iter()
-            .map(|u| {
-                let name = &u.username.value;
-                let uid = u.uid.unwrap_or(1000);
-                let home = match u.homedir.value.as_str() {
-                    "" => format!("/home/{name}"),
-                    h => h.to_owned(),
-                };
-                let shell = match u.shell.value.as_str() {
-                    "" => "/bin/sh",
-                    s => s,
-                };
-                format!(
-                    "{name}:x:{uid}:{}:{name}:{home}:{shell}",
-                    u.gid.unwrap_or(uid)
-                )
-            })
-            .collect(),
-        group: recipe
-            .environment
-            .groups
-            .iter()
-            .map(|g| {
-                let members: Vec<&str> = g.members.iter().map(|m| m.value.as_str()).collect();
-                format!(
-                    "{}:x:{}:{}",
-                    g.groupname.value,
-                    g.gid.unwrap_or(1000),
-                    members.join(",")
-                )
-            })
-            .collect(),
+        passwd: accounts::passwd(&recipe.environment.users),
+        group: accounts::group(&recipe.environment.groups),
         packages,
         source_excludes: options.source_excludes.clone(),
         source_date_epoch: options.source_date_epoch,

@@ -394,6 +394,17 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<(String, Option<Strin
     let mut long_path: Option<String> = None;
     let mut long_link: Option<String> = None;
     let mut sha1: Option<String> = None;
+    let base = match root {
+        Some(root) => Some(
+            root.canonicalize()
+                .map_err(|e| format!("{}: {e}", root.display()))?,
+        ),
+        None => None,
+    };
+    // The last directory checked to lie inside the root: entries come
+    // grouped by directory, so most need no check of their own. A symlink
+    // written may redirect a checked path, so it clears this.
+    let mut checked: Option<PathBuf> = None;
     while at + 512 <= tar.len() && tar[at] != 0 {
         let h = &tar[at..at + 512];
         let field = |r: std::ops::Range<usize>| {
@@ -430,23 +441,21 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<(String, Option<Strin
         if matches!(kind, b'0' | 0 | b'1' | b'2') {
             files.push((rel.to_owned(), sha1));
         }
-        let Some(root) = root else {
+        let (Some(root), Some(base)) = (root, &base) else {
             continue;
         };
         let target = root.join(rel);
-        if let Some(parent) = target.parent() {
+        if let Some(parent) = target.parent().filter(|p| checked.as_deref() != Some(*p)) {
             std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
             // Directory symlinks inside the root are followed, as apk does;
             // none may lead out of it.
             let real = parent
                 .canonicalize()
                 .map_err(|e| format!("{}: {e}", parent.display()))?;
-            let base = root
-                .canonicalize()
-                .map_err(|e| format!("{}: {e}", root.display()))?;
-            if !real.starts_with(&base) {
+            if !real.starts_with(base) {
                 return Err(format!("{path:?} would be written outside the root"));
             }
+            checked = Some(parent.to_path_buf());
         }
         let io = |e: std::io::Error| format!("{}: {e}", target.display());
         match kind {
@@ -458,6 +467,7 @@ fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<(String, Option<Strin
             b'2' => {
                 let _ = std::fs::remove_file(&target);
                 symlink(&link, &target).map_err(io)?;
+                checked = None;
             }
             b'1' => {
                 let _ = std::fs::remove_file(&target);
@@ -485,6 +495,69 @@ mod tests {
             .iter()
             .find(|(p, _, _)| p == path)
             .map(|(_, _, d)| std::str::from_utf8(d).unwrap())
+    }
+
+    /// A one-member "package" whose tar holds `entries` (path, kind, link).
+    fn apk(entries: &[(&str, u8, &str)]) -> Vec<u8> {
+        use crate::apk::tarball::{Entry, Tar};
+        let mut tar = Tar::new(0);
+        for (path, kind, link) in entries {
+            let data: &[u8] = if *kind == crate::apk::tarball::REGULAR {
+                b"x"
+            } else {
+                b""
+            };
+            tar.append(
+                Entry {
+                    path,
+                    kind: *kind,
+                    mode: 0o755,
+                    size: data.len() as u64,
+                    link,
+                    pax: vec![],
+                    owner_names: true,
+                },
+                data,
+            )
+            .unwrap();
+        }
+        tar.finish().unwrap();
+        crate::apk::gz::member(tar.bytes())
+    }
+
+    #[test]
+    fn nothing_is_written_through_a_link_out_of_the_root() {
+        use crate::apk::tarball::{DIRECTORY, REGULAR, SYMLINK};
+        let dir = std::env::temp_dir().join(format!("melangec-unpack-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let root = dir.join("root");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(dir.join("outside")).unwrap();
+
+        // Files in one directory, then a link in it that leads out, then a
+        // file through the link.
+        let bytes = apk(&[
+            ("usr", DIRECTORY, ""),
+            ("usr/a", REGULAR, ""),
+            ("usr/b", REGULAR, ""),
+            ("usr/out", SYMLINK, "../../outside"),
+            ("usr/out/evil", REGULAR, ""),
+        ]);
+        let err = unpack(&bytes, Some(&root)).unwrap_err();
+        assert!(err.contains("outside the root"), "{err}");
+        assert!(!dir.join("outside/evil").exists());
+        assert!(root.join("usr/a").is_file());
+
+        // A link inside the root is followed, as apk follows /lib -> usr/lib.
+        let bytes = apk(&[
+            ("usr/lib", DIRECTORY, ""),
+            ("lib", SYMLINK, "usr/lib"),
+            ("lib/libx.so", REGULAR, ""),
+        ]);
+        let files = unpack(&bytes, Some(&root)).unwrap();
+        assert!(root.join("usr/lib/libx.so").is_file());
+        assert_eq!(files.len(), 2, "{files:?}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -26,6 +26,26 @@ fn ok(out: &Output) -> String {
     log
 }
 
+/// `melangec build recipe.yaml` in `dir` on the test daemon, into
+/// `dir/<ws>`, with `flags`; returns its log.
+fn build(dir: &Path, ws: &str, flags: &[&str]) -> String {
+    let addr = daemon();
+    let mut args = vec![
+        "build",
+        "recipe.yaml",
+        "--progress",
+        "plain",
+        "--buildkit-addr",
+        &addr,
+        "--workspace-dir",
+        ws,
+        "--out-dir",
+        "packages",
+    ];
+    args.extend(flags);
+    ok(&melangec(&args, dir))
+}
+
 fn scratch(name: &str) -> PathBuf {
     let dir = root().join("target/test-locked").join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -89,19 +109,8 @@ fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
 
     // build installs the pinned packages on the daemon.
     let build = |extra: &[&str]| {
-        let mut args = vec![
-            "build",
-            "recipe.yaml",
-            "--progress",
-            "plain",
-            "--buildkit-addr",
-        ];
-        let addr = daemon();
-        args.push(&addr);
-        args.extend(["--workspace-dir", "ws", "--out-dir", "packages"]);
-        args.extend(env_flags);
-        args.extend(extra);
-        ok(&melangec(&args, &dir))
+        let flags: Vec<&str> = env_flags.iter().chain(extra).copied().collect();
+        build(&dir, "ws", &flags)
     };
     let first = build(&[]);
     assert!(
@@ -163,21 +172,7 @@ fn a_lock_from_a_directory_repository_is_assembled_on_the_client() {
     assert!(err.contains("BuildKit cannot fetch from"), "{err}");
     assert!(!dir.join("a.llb").exists());
     // build uses the same lock, assembling the environment here instead.
-    let addr = daemon();
-    let mut args = vec![
-        "build",
-        "recipe.yaml",
-        "--progress",
-        "plain",
-        "--buildkit-addr",
-        &addr,
-        "--workspace-dir",
-        "ws",
-        "--out-dir",
-        "packages",
-    ];
-    args.extend(flags);
-    let log = ok(&melangec(&args, &dir));
+    let log = build(&dir, "ws", &flags);
     assert!(log.contains("is assembled here instead"), "{log}");
     assert!(!log.contains("pinned by"), "{log}");
     assert!(log.contains("build environment"), "{log}");
@@ -197,25 +192,14 @@ fn recipe_accounts_reach_both_kinds_of_environment() {
         dir.join("recipe.yaml"),
     )
     .unwrap();
-    let addr = daemon();
     let build = |repository: &str, ws: &str| {
-        let args = [
-            "build",
-            "recipe.yaml",
-            "--progress",
-            "plain",
-            "--buildkit-addr",
-            &addr,
-            "--workspace-dir",
-            ws,
-            "--out-dir",
-            "packages",
+        let flags = [
             "--repository-append",
             repository,
             "--keyring-append",
             key.to_str().unwrap(),
         ];
-        ok(&melangec(&args, &dir))
+        build(&dir, ws, &flags)
     };
     // Without a lock: assembled here, from the directory.
     let log = build(repo.to_str().unwrap(), "ws-client");

@@ -1,35 +1,26 @@
 //! Embeds every built-in pipeline definition under `pipelines/` into the
 //! binary as data, sorted by name so the table is the same on every machine.
+//! Files are named by the library's own rule (`src/library/tree.rs`).
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-fn collect(dir: &Path, base: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect(&path, base, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            let rel = path
-                .strip_prefix(base)
-                .expect("under base")
-                .with_extension("");
-            let name = rel.to_string_lossy().replace('\\', "/");
-            out.push((name, path));
-        }
-    }
+#[path = "src/library/tree.rs"]
+#[allow(dead_code)]
+mod tree;
+
+fn entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
+    std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| (e.path(), e.path().is_dir())))
+        .collect()
 }
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets it"));
     let base = manifest.join("pipelines");
     println!("cargo:rerun-if-changed=pipelines");
-    let mut found = Vec::new();
-    collect(&base, &base, &mut found);
-    found.sort();
+    println!("cargo:rerun-if-changed=src/library/tree.rs");
+    let found = tree::pipeline_files(&base, entries).expect("read the built-in pipelines");
     let mut code = String::from("pub static BUILTINS: &[(&str, &str)] = &[\n");
     for (name, path) in &found {
         println!("cargo:rerun-if-changed={}", path.display());

@@ -5,7 +5,11 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use melangec_compiler::{compile, yaml, Arch, Options, PipelineLibrary, SourceFile};
+use melangec_compiler::front::yaml;
+use melangec_compiler::{compile, Arch, Options, PipelineLibrary, SourceFile};
+
+#[path = "../tests/common/mod.rs"]
+mod common;
 
 fn best_of<F: FnMut() -> usize>(runs: usize, mut f: F) -> (Duration, usize) {
     let mut best = Duration::MAX;
@@ -16,21 +20,6 @@ fn best_of<F: FnMut() -> usize>(runs: usize, mut f: F) -> (Duration, usize) {
         best = best.min(t.elapsed());
     }
     (best, count)
-}
-
-fn pipelines(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).expect("pipelines") {
-        let path = entry.expect("entry").path();
-        if path.is_dir() {
-            pipelines(&path, base, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path.strip_prefix(base).expect("base").with_extension("");
-            out.push((
-                name.to_string_lossy().into_owned(),
-                std::fs::read_to_string(&path).expect("read"),
-            ));
-        }
-    }
 }
 
 fn main() {
@@ -51,13 +40,7 @@ fn main() {
         .collect();
     recipes.sort_by(|a, b| a.name().cmp(b.name()));
     let bytes: usize = recipes.iter().map(|r| r.text().len()).sum();
-    let mut files = Vec::new();
-    pipelines(
-        &corpus.join("pipelines"),
-        &corpus.join("pipelines"),
-        &mut files,
-    );
-    files.sort();
+    let files = common::pipeline_files(&corpus.join("pipelines"));
     let runs = 5;
 
     let (serde, _) = best_of(runs, || {

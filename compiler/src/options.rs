@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::diag::SourceFile;
+use crate::source::SourceFile;
 
 /// Capabilities every daemon melangec targets has (BuildKit v0.8, as
 /// embedded in Docker 20.10, and later) among those its lowering can use.

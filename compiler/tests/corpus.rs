@@ -8,7 +8,8 @@ mod common;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use melangec_compiler::{compile, marshal::digest, Arch, Options, PipelineLibrary, SourceFile};
+use melangec_compiler::back::marshal::digest;
+use melangec_compiler::{compile, Arch, Options, PipelineLibrary, SourceFile};
 
 /// Wolfi keeps recipes at the top level (subdirectories hold their files);
 /// melange's examples nest them, beside `pipelines/` directories.

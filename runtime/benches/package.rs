@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use melangec::apk::key::{self, Key};
 use melangec::apk::package::{self, Options};
-use melangec_compiler::metadata::PackageMeta;
+use melangec_compiler::ir::PackageMeta;
 
 const TARGET_BYTES: u64 = 500 << 20;
 

@@ -7,7 +7,7 @@ use melangec::apk::key::{self, Key};
 use melangec::apk::package::{self, Apk, Info};
 use melangec::apk::{index, read};
 use melangec::atomic::write as write_atomic;
-use melangec_compiler::metadata::PackageMeta;
+use melangec_compiler::ir::PackageMeta;
 
 use crate::Failure;
 

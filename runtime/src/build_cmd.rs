@@ -16,8 +16,8 @@ use melangec::buildkit::solve::{self, new_id, Solve, SolveError};
 use melangec::scratch::Scratch;
 use melangec::status_view::{Mode, Progress};
 use melangec_compiler::compile;
-use melangec_compiler::lower::{ENVIRONMENT_LOCAL, SOURCE_LOCAL};
-use melangec_compiler::metadata::PackageMeta;
+use melangec_compiler::ir::guest::{ENVIRONMENT_LOCAL, SOURCE_LOCAL};
+use melangec_compiler::ir::PackageMeta;
 use tokio::sync::mpsc;
 
 use crate::environment_args::{self, Environment, EnvironmentArgs};

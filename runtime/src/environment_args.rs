@@ -11,7 +11,7 @@ use melangec::repo::lock::{self, ArchLock, LockError, Locked, Request};
 use melangec::repo::resolve::Unresolved;
 use melangec::repo::{cache, constraint, pinned, rootfs};
 use melangec_compiler::ir::Build;
-use melangec_compiler::{Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
+use melangec_compiler::{Code, Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
 use sha2::Digest;
 
 use crate::Failure;
@@ -226,11 +226,11 @@ pub fn unresolved(file: &SourceFile, build: &Build, u: &Unresolved) -> Failure {
                 Some(by) => format!("{by} needs {}: {}", u.constraint, u.why),
             };
             Failure::Diagnostics(Diagnostics(vec![Diagnostic::new(
+                Code::Environment,
                 file,
                 *span,
                 format!("cannot resolve the {arch} build environment"),
             )
-            .with_code("melangec::environment")
             .with_label(label)
             .with_help("check the name and the repositories (--repository-append) and keys (--keyring-append)")]))
         }

@@ -220,7 +220,7 @@ fn run_render(path: &Path) -> Result<(), Failure> {
     } else {
         std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?
     };
-    let text = render::render_bytes(&bytes)?;
+    let text = render::render_bytes(&bytes).map_err(|e| e.to_string())?;
     print_out(text.as_bytes())
 }
 

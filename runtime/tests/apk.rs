@@ -8,7 +8,7 @@ use std::process::Command;
 use melangec::apk::key::{self, Key};
 use melangec::apk::package::{self, Options};
 use melangec::apk::read;
-use melangec_compiler::metadata::PackageMeta;
+use melangec_compiler::ir::PackageMeta;
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("melangec-apk-{}-{name}", std::process::id()));

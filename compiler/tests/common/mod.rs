@@ -4,39 +4,34 @@
 
 use std::path::{Path, PathBuf};
 
+use melangec_compiler::library::tree;
 use melangec_compiler::{Arch, PipelineLibrary};
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn read_pipelines(dir: &Path, base: &Path, out: &mut Vec<(String, String)>) {
-    for entry in std::fs::read_dir(dir).expect("pipeline dir") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            read_pipelines(&path, base, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            let name = path
-                .strip_prefix(base)
-                .expect("under base")
-                .with_extension("");
-            out.push((
-                name.to_string_lossy().into_owned(),
-                std::fs::read_to_string(&path).expect("pipeline"),
-            ));
-        }
-    }
+fn entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
+    std::fs::read_dir(dir)?
+        .map(|e| e.map(|e| (e.path(), e.path().is_dir())))
+        .collect()
+}
+
+/// A pipeline directory's files, as the library names them.
+pub fn pipeline_files(dir: &Path) -> Vec<(String, String)> {
+    tree::pipeline_files(dir, entries)
+        .expect("pipeline dir")
+        .into_iter()
+        .map(|(name, path)| (name, std::fs::read_to_string(path).expect("pipeline")))
+        .collect()
 }
 
 /// Built-ins plus a pipeline directory, as `--pipeline-dir DIR` gives.
 pub fn library_with(dir: &Path) -> PipelineLibrary {
     let mut lib = PipelineLibrary::builtin();
-    let mut files = Vec::new();
-    read_pipelines(dir, dir, &mut files);
-    files.sort();
     lib.add_dir(
         &dir.file_name().unwrap_or_default().to_string_lossy(),
-        files,
+        pipeline_files(dir),
     );
     lib
 }

@@ -9,7 +9,7 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use melangec_compiler::metadata::PackageMeta;
+use melangec_compiler::ir::PackageMeta;
 use sha1::{Digest as _, Sha1};
 use sha2::Sha256;
 

@@ -116,7 +116,7 @@ pub fn caps_for(version: Option<&str>, has_info: bool) -> BTreeSet<String> {
 /// so only when asked. The probe merges two tiny scratch layers and exports
 /// nothing.
 pub async fn merges(channel: &tonic::transport::Channel, arch: melangec_compiler::Arch) -> bool {
-    use melangec_compiler::llb::{FileAction, LlbGraph};
+    use melangec_compiler::back::llb::{FileAction, LlbGraph};
     let mut g = LlbGraph::new(arch);
     let layers = ["a", "b"]
         .iter()
@@ -135,7 +135,7 @@ pub async fn merges(channel: &tonic::transport::Channel, arch: melangec_compiler
         })
         .collect();
     let merged = g.merge(layers, "probe");
-    let marshaled = melangec_compiler::marshal::marshal(
+    let marshaled = melangec_compiler::back::marshal::marshal(
         g,
         merged,
         &melangec_compiler::SourceFile::new("probe", ""),

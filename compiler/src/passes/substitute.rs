@@ -1,48 +1,63 @@
-//! Pass 4, compile-time substitution: fills `${{...}}` in `runs`, `if`,
+//! Compile-time substitution: fills `${{...}}` in `runs`, `if`,
 //! `working-directory`, `needs` and input values, each in the scope of the
 //! step (global variables, package context, the inputs of every enclosing
 //! `uses:`). An undefined variable is an error here.
 
 use std::collections::BTreeMap;
 
-use crate::cond::quote;
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::expand::ExpandedStep;
-use crate::ir::NativeSource;
+use crate::front::diagnostics::{Code, Diagnostic, Diagnostics, Note};
+use crate::front::recipe::{Recipe, Text};
+use crate::ir::guest::{OUTDIR, WORKSPACE};
+use crate::ir::{Call, Expanded, ExpandedStep, Resolved, ResolvedStep};
+use crate::lang::cond::quote;
+use crate::lang::template::{self, substitute_emit, Layer, Lookup, Scope, TemplateError};
 use crate::options::Options;
-use crate::recipe::{Recipe, Text, TextMap};
-use crate::template::{substitute, substitute_emit, Layer, Lookup, Scope, TemplateError};
-use crate::yaml::Span;
+use crate::source::{SourceFile, Span};
 
-pub const WORKSPACE: &str = "/home/build";
-pub const OUTDIR: &str = "/home/build/melange-out";
-
-/// A step with every template resolved; `if_` still to be evaluated.
-#[derive(Clone, Debug)]
-pub struct ResolvedStep {
-    pub label: String,
-    pub runs: String,
-    pub if_: String,
-    pub if_text: Text,
-    pub workdir: String,
-    pub environment: TextMap,
-    pub needs: Vec<String>,
-    pub children: Vec<ResolvedStep>,
-    pub file: SourceFile,
-    pub origin: Span,
-    pub required_steps: Option<(i64, Span)>,
-    /// The `uses:` this step is, with its inputs resolved.
-    pub call: Option<Call>,
-    /// Set by the `native` pass.
-    pub native: Option<NativeSource>,
-}
-
-/// A `uses:` step: the pipeline's name and its final input values.
-#[derive(Clone, Debug, Default)]
-pub struct Call {
-    pub name: String,
-    pub builtin: bool,
-    pub inputs: BTreeMap<String, String>,
+/// Fills every template of the expanded recipe, each in its scope: the
+/// package's steps in the global one, a subpackage's in its own, the tests'
+/// too (only to check them). A subpackage `if` is filled only to check it,
+/// as melange does: an undefined name is an error though the result is not
+/// used (`fold` reads the parse-time text).
+pub fn substitute(
+    recipe_file: &SourceFile,
+    recipe: &Recipe,
+    parse_scope: &Scope,
+    options: &Options,
+    expanded: &Expanded,
+    diags: &mut Diagnostics,
+) -> Resolved {
+    let mut names: Vec<&str> = vec![recipe.package.name.as_str()];
+    names.extend(recipe.subpackages.iter().map(|s| s.name.as_str()));
+    let global = global_scope(recipe, parse_scope, options, &names);
+    let mut sub = Substituter { diags, recipe_file };
+    let main = sub.steps(&expanded.main, &global, None);
+    let subpackages = recipe
+        .subpackages
+        .iter()
+        .zip(&expanded.subpackages)
+        .map(|(s, steps)| sub.steps(steps, &subpackage_scope(&global, &s.name.value), None))
+        .collect();
+    for (subpackage, steps) in &expanded.tests {
+        match subpackage {
+            Some(name) => sub.steps(steps, &subpackage_scope(&global, name), None),
+            None => sub.steps(steps, &global, None),
+        };
+    }
+    for s in &recipe.subpackages {
+        let scope = subpackage_scope(&global, &s.name.value);
+        if let Err(errors) = template::substitute(&s.if_.value, &scope) {
+            for e in errors {
+                sub.diags.push(Diagnostic::new(
+                    Code::Template,
+                    recipe_file,
+                    s.if_.span,
+                    e.message,
+                ));
+            }
+        }
+    }
+    Resolved { main, subpackages }
 }
 
 /// Variables every step of the build sees.
@@ -129,17 +144,14 @@ impl Substituter<'_> {
     fn report(&mut self, file: &SourceFile, text: &Text, errors: Vec<TemplateError>, origin: Span) {
         for e in errors {
             let span = narrow(file, text, &e);
-            let mut d = Diagnostic::new(file, span, e.message)
-                .with_code("melangec::template")
-                .with_label("here");
+            let mut d = Diagnostic::new(Code::Template, file, span, e.message).with_label("here");
             if file.name() != self.recipe_file.name() {
-                let note = crate::diag::Note {
+                let note = Note {
                     file: file.clone(),
                     span,
                     message: format!("in pipeline definition {}", file.name()),
                 };
-                d = Diagnostic::new(self.recipe_file, origin, d.message.clone())
-                    .with_code("melangec::template")
+                d = Diagnostic::new(Code::Template, self.recipe_file, origin, d.message.clone())
                     .with_label("in the pipeline this step uses")
                     .with_note(note);
             }
@@ -148,7 +160,7 @@ impl Substituter<'_> {
     }
 
     fn fill(&mut self, file: &SourceFile, text: &Text, scope: &dyn Lookup, origin: Span) -> String {
-        match substitute(&text.value, scope) {
+        match template::substitute(&text.value, scope) {
             Ok(v) => v,
             Err(errors) => {
                 self.report(file, text, errors, origin);
@@ -235,7 +247,7 @@ impl Substituter<'_> {
         let children = self.steps(&step.children, scope, Some(&workdir));
         // Labels quote scripts as written; show them filled in.
         let label = if step.label.contains("${{") {
-            substitute(&step.label, scope).unwrap_or_else(|_| step.label.clone())
+            template::substitute(&step.label, scope).unwrap_or_else(|_| step.label.clone())
         } else {
             step.label.clone()
         };
@@ -289,16 +301,16 @@ fn narrow(file: &SourceFile, text: &Text, e: &TemplateError) -> Span {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::expand::Expander;
+    use crate::front::load::load_recipe;
     use crate::library::PipelineLibrary;
-    use crate::load::load_recipe;
     use crate::options::Arch;
+    use crate::passes::expand::Expander;
 
     fn resolve(text: &str, lib: &PipelineLibrary) -> (Vec<ResolvedStep>, Diagnostics) {
         let file = SourceFile::new("r.yaml", text);
         let recipe = load_recipe(&file).unwrap();
         let (recipe, parse) =
-            crate::parse_time::apply(&file, recipe, &Options::new(Arch::Aarch64)).unwrap();
+            crate::passes::parse_time::apply(&file, recipe, &Options::new(Arch::Aarch64)).unwrap();
         let mut e = Expander::new(&file, lib);
         let steps = e.expand(&recipe.pipeline);
         let mut diags = e.diags;

@@ -1,42 +1,85 @@
-//! Diagnostics that quote the YAML they are about.
+//! Diagnostics that quote the YAML they are about, each with a code from
+//! one list, so every kind of error has a name and a pinned rendering
+//! (`golden/errors/`).
 
 use std::fmt;
-use std::sync::Arc;
 
 use miette::{LabeledSpan, SourceCode};
 
-use crate::yaml::Span;
+pub use crate::source::{SourceFile, Span};
 
-/// A named text: the recipe, or a pipeline definition it uses.
-#[derive(Clone, Debug)]
-pub struct SourceFile {
-    name: Arc<str>,
-    text: Arc<str>,
+/// What kind of error a diagnostic is: its miette code, `melangec::<name>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Code {
+    /// The recipe's text or structure: YAML syntax, documents, anchors,
+    /// ranges and var-transforms.
+    Recipe,
+    /// Decoding into melange's types: unknown fields, wrong types.
+    Load,
+    /// The architecture is not in `target-architecture`.
+    Arch,
+    /// A `${{…}}` placeholder that is malformed or names nothing in scope.
+    Template,
+    /// `environment.accounts.run-as` names no user.
+    Accounts,
+    /// A `uses:` step: unknown pipeline, inputs, nesting.
+    Uses,
+    /// An `--env-file` line.
+    EnvFile,
+    /// A `--build-option` the recipe does not define.
+    Options,
+    /// A recipe value melange refuses: names, priorities, step shapes.
+    Invalid,
+    /// An `if:` condition that does not parse.
+    If,
+    /// `assertions.required-steps` does not hold.
+    Assertions,
+    /// The build environment cannot be resolved from its repositories.
+    Environment,
+    /// The compiler produced something its own validator refuses: a bug.
+    Internal,
 }
 
-impl SourceFile {
-    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
-        SourceFile {
-            name: Arc::from(name.into()),
-            text: Arc::from(text.into()),
+impl Code {
+    pub const ALL: [Code; 13] = [
+        Code::Recipe,
+        Code::Load,
+        Code::Arch,
+        Code::Template,
+        Code::Accounts,
+        Code::Uses,
+        Code::EnvFile,
+        Code::Options,
+        Code::Invalid,
+        Code::If,
+        Code::Assertions,
+        Code::Environment,
+        Code::Internal,
+    ];
+
+    /// The name after `melangec::`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Code::Recipe => "recipe",
+            Code::Load => "load",
+            Code::Arch => "arch",
+            Code::Template => "template",
+            Code::Accounts => "accounts",
+            Code::Uses => "uses",
+            Code::EnvFile => "env-file",
+            Code::Options => "options",
+            Code::Invalid => "invalid",
+            Code::If => "if",
+            Code::Assertions => "assertions",
+            Code::Environment => "environment",
+            Code::Internal => "internal",
         }
     }
+}
 
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
-    /// 1-based line of a byte offset.
-    pub fn line_of(&self, offset: u32) -> u32 {
-        let offset = (offset as usize).min(self.text.len());
-        1 + self.text.as_bytes()[..offset]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count() as u32
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "melangec::{}", self.name())
     }
 }
 
@@ -51,7 +94,7 @@ pub struct Note {
 /// One error, located in a source file.
 #[derive(Clone, Debug)]
 pub struct Diagnostic {
-    pub code: &'static str,
+    pub code: Code,
     pub message: String,
     pub file: SourceFile,
     pub span: Span,
@@ -61,9 +104,14 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn new(file: &SourceFile, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn new(
+        code: Code,
+        file: &SourceFile,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
-            code: "melangec::recipe",
+            code,
             message: message.into(),
             file: file.clone(),
             span,
@@ -71,11 +119,6 @@ impl Diagnostic {
             help: None,
             notes: Vec::new(),
         }
-    }
-
-    pub fn with_code(mut self, code: &'static str) -> Diagnostic {
-        self.code = code;
-        self
     }
 
     pub fn with_label(mut self, label: impl Into<String>) -> Diagnostic {
@@ -161,7 +204,7 @@ fn read_named<'a>(
     before: usize,
     after: usize,
 ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
-    let contents = file.text.read_span(span, before, after)?;
+    let contents = file.text().read_span(span, before, after)?;
     Ok(Box::new(miette::MietteSpanContents::new_named(
         file.name().to_owned(),
         contents.data(),

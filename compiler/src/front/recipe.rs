@@ -1,7 +1,8 @@
 //! A recipe as written: every field melange accepts, each string with the
 //! span it came from. Later passes read these; nothing here is substituted.
 
-use crate::yaml::{Node, Span};
+use crate::front::yaml::Node;
+use crate::source::Span;
 
 /// A string and where it was written.
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -93,23 +93,28 @@ fn expr(i: &str) -> IResult<&str, bool> {
     }
 }
 
+/// Why a condition could not be evaluated.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConditionError {
+    #[error("cannot parse condition `{condition}` at column {column}: expected a quoted string, `==`, `!=`, `&&`, `||` or parentheses")]
+    Syntax { condition: String, column: usize },
+    #[error("incomplete condition `{0}`")]
+    Incomplete(String),
+}
+
 /// Evaluates a condition whose placeholders have been substituted. An empty
 /// condition is true.
-pub fn evaluate(condition: &str) -> Result<bool, String> {
+pub fn evaluate(condition: &str) -> Result<bool, ConditionError> {
     if condition.trim().is_empty() {
         return Ok(true);
     }
     match all_consuming(delimited(ws, expr, ws)).parse(condition) {
         Ok((_, v)) => Ok(v),
-        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => {
-            let at = condition.len() - e.input.len();
-            Err(format!(
-                "cannot parse condition `{}` at column {}: expected a quoted string, `==`, `!=`, `&&`, `||` or parentheses",
-                condition.trim(),
-                at + 1
-            ))
-        }
-        Err(nom::Err::Incomplete(_)) => Err(format!("incomplete condition `{condition}`")),
+        Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(ConditionError::Syntax {
+            condition: condition.trim().to_owned(),
+            column: condition.len() - e.input.len() + 1,
+        }),
+        Err(nom::Err::Incomplete(_)) => Err(ConditionError::Incomplete(condition.to_owned())),
     }
 }
 

@@ -9,15 +9,27 @@ use prost::Message;
 
 use melangec_proto::pb;
 
-use crate::marshal::digest;
+use super::marshal::digest;
+
+/// Why bytes could not be rendered.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    #[error("not an LLB definition: {0}")]
+    NotADefinition(prost::DecodeError),
+    #[error("op {index} does not decode: {source}")]
+    Op {
+        index: usize,
+        source: prost::DecodeError,
+    },
+}
 
 /// Decodes and renders `.llb` bytes.
-pub fn render_bytes(bytes: &[u8]) -> Result<String, String> {
-    let def = pb::Definition::decode(bytes).map_err(|e| format!("not an LLB definition: {e}"))?;
+pub fn render_bytes(bytes: &[u8]) -> Result<String, RenderError> {
+    let def = pb::Definition::decode(bytes).map_err(RenderError::NotADefinition)?;
     render(&def)
 }
 
-pub fn render(def: &pb::Definition) -> Result<String, String> {
+pub fn render(def: &pb::Definition) -> Result<String, RenderError> {
     let mut out = String::new();
     let mut number: HashMap<String, usize> = HashMap::new();
     let source = def.source.as_ref();
@@ -34,8 +46,8 @@ pub fn render(def: &pb::Definition) -> Result<String, String> {
     }
     for (i, bytes) in def.def.iter().enumerate() {
         let d = digest(bytes);
-        let op =
-            pb::Op::decode(bytes.as_slice()).map_err(|e| format!("op {i} does not decode: {e}"))?;
+        let op = pb::Op::decode(bytes.as_slice())
+            .map_err(|source| RenderError::Op { index: i, source })?;
         number.insert(d.clone(), i);
         let meta = def.metadata.get(&d);
         let name = meta.and_then(|m| m.description.get("llb.customname"));

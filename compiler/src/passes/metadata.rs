@@ -1,32 +1,8 @@
-//! What packaging needs to know about each package the build produces:
-//! `.PKGINFO` fields, declared dependencies, options and scriptlets, with
-//! parse-time substitution already applied.
+//! Package metadata: each package's `.PKGINFO` fields, dependencies,
+//! options and scripts, from the recipe as parse-time left it.
 
-use crate::recipe::{Dependencies, PackageOptions, Recipe, Scriptlets, Subpackage, Text};
-
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PackageMeta {
-    pub name: String,
-    /// `<version>-r<epoch>`.
-    pub version: String,
-    pub origin: String,
-    pub description: String,
-    pub url: String,
-    pub commit: String,
-    /// The copyright licenses joined with ` AND `.
-    pub license: String,
-    pub depends: Vec<String>,
-    pub provides: Vec<String>,
-    pub replaces: Vec<String>,
-    pub provider_priority: String,
-    pub replaces_priority: String,
-    pub no_provides: bool,
-    pub no_depends: bool,
-    pub no_commands: bool,
-    /// Control file name (`.post-install`, …) and script, in a fixed order.
-    pub scripts: Vec<(String, String)>,
-    pub triggers: Vec<String>,
-}
+use crate::front::recipe::{Dependencies, PackageOptions, Recipe, Scriptlets, Subpackage, Text};
+use crate::ir::PackageMeta;
 
 fn texts(list: &[Text]) -> Vec<String> {
     list.iter()

@@ -1,4 +1,4 @@
-//! Pass 2, parse-time: what melange does while parsing a recipe. Merges
+//! Parse-time: what melange does while parsing a recipe. Merges
 //! `--vars-file`, derives `var-transforms`, pastes package/vars values into
 //! the recipe by exact spelling, expands ranged subpackages, merges
 //! `--env-file`, adds the build account, applies build options and validates.
@@ -8,12 +8,13 @@ use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::load::load_vars_file;
+use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
+use crate::front::dotenv::parse_dotenv;
+use crate::front::load::load_vars_file;
+use crate::front::recipe::*;
+use crate::lang::template::{substitute, substitute_parse_time, substitute_with, Scope};
 use crate::options::Options;
-use crate::recipe::*;
-use crate::template::{substitute_parse_time, substitute_with, Scope};
-use crate::yaml::Span;
+use crate::source::{SourceFile, Span};
 
 /// Default variables melange fills in when absent or empty.
 const DEFAULT_ENV: &[(&str, &str)] = &[
@@ -126,7 +127,7 @@ fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> S
             Err(errs) => {
                 for e in errs {
                     diags.push(
-                        Diagnostic::new(file, t.from.span, e.message)
+                        Diagnostic::new(Code::Recipe, file, t.from.span, e.message)
                             .with_label("only package.* and vars.* exist while parsing"),
                     );
                 }
@@ -137,6 +138,7 @@ fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> S
             Ok(re) => re,
             Err(e) => {
                 diags.push(Diagnostic::new(
+                    Code::Recipe,
                     file,
                     t.match_.span,
                     format!("invalid regular expression: {e}"),
@@ -253,6 +255,7 @@ fn expand_ranges(
         let Some(set) = data.iter().find(|d| d.name.value == sub.range.value) else {
             diags.push(
                 Diagnostic::new(
+                    Code::Recipe,
                     file,
                     sub.range.span,
                     format!("range {:?} specified but not defined", sub.range.value),
@@ -306,65 +309,15 @@ fn merge_env_files(env: &mut Environment, files: &[SourceFile], diags: &mut Diag
     }
 }
 
-/// `KEY=value` lines, `export` prefix, `#` comments, optional quotes.
-pub fn parse_dotenv(file: &SourceFile, diags: &mut Diagnostics) -> TextMap {
-    let mut out = TextMap::new();
-    let mut offset = 0;
-    for line in file.text().split_inclusive('\n') {
-        let span = Span::new(offset, offset + line.trim_end().len());
-        offset += line.len();
-        let t = line.trim();
-        if t.is_empty() || t.starts_with('#') {
-            continue;
-        }
-        let t = t.strip_prefix("export ").map(str::trim_start).unwrap_or(t);
-        let Some((k, v)) = t.split_once('=') else {
-            diags.push(
-                Diagnostic::new(file, span, "expected KEY=value").with_code("melangec::env-file"),
-            );
-            continue;
-        };
-        let k = k.trim();
-        if k.is_empty()
-            || !k
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-        {
-            diags.push(
-                Diagnostic::new(file, span, format!("invalid variable name {k:?}"))
-                    .with_code("melangec::env-file"),
-            );
-            continue;
-        }
-        let v = v.trim();
-        let v = if v.len() >= 2
-            && ((v.starts_with('"') && v.ends_with('"'))
-                || (v.starts_with('\'') && v.ends_with('\'')))
-        {
-            &v[1..v.len() - 1]
-        } else {
-            v.split(" #").next().unwrap_or(v).trim_end()
-        };
-        let key = Text::new(k, span);
-        let value = Text::new(v, span);
-        match out.iter_mut().find(|(existing, _)| existing.value == k) {
-            Some((_, old)) => *old = value,
-            None => out.push((key, value)),
-        }
-    }
-    out
-}
-
 /// Dependency lists, priorities and package lists are substituted again,
 /// strictly (spaces allowed): an unknown `${{...}}` is an error already here.
 fn strict_pass(file: &SourceFile, recipe: &mut Recipe, scope: &Scope, diags: &mut Diagnostics) {
-    let mut fill = |t: &mut Text| match crate::template::substitute(&t.value, scope) {
+    let mut fill = |t: &mut Text| match substitute(&t.value, scope) {
         Ok(v) => t.value = v,
         Err(errors) => {
             for e in errors {
                 diags.push(
-                    Diagnostic::new(file, t.span, e.message)
-                        .with_code("melangec::template")
+                    Diagnostic::new(Code::Template, file, t.span, e.message)
                         .with_label("only package.*, vars.* and range.* exist here"),
                 );
             }
@@ -400,14 +353,12 @@ fn apply_build_options(
 ) {
     for name in &options.build_options {
         let Some((_, option)) = recipe.options.iter().find(|(k, _)| &k.value == name) else {
-            diags.push(
-                Diagnostic::new(
-                    file,
-                    Span::default(),
-                    format!("build option {name:?} is not defined in the recipe"),
-                )
-                .with_code("melangec::options"),
-            );
+            diags.push(Diagnostic::new(
+                Code::Options,
+                file,
+                Span::default(),
+                format!("build option {name:?} is not defined in the recipe"),
+            ));
             continue;
         };
         let option = option.clone();
@@ -430,8 +381,7 @@ fn valid_name(name: &str) -> bool {
 
 fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
     let p = &recipe.package;
-    let err =
-        |span: Span, msg: String| Diagnostic::new(file, span, msg).with_code("melangec::invalid");
+    let err = |span: Span, msg: String| Diagnostic::new(Code::Invalid, file, span, msg);
     if p.name.is_empty() {
         diags.push(err(p.span, "package.name is required".into()));
     } else if !valid_name(&p.name.value) {
@@ -481,9 +431,7 @@ fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
 
 fn validate_steps(file: &SourceFile, steps: &[Step], diags: &mut Diagnostics) {
     for s in steps {
-        let err = |msg: &str| {
-            Diagnostic::new(file, s.span, msg.to_owned()).with_code("melangec::invalid")
-        };
+        let err = |msg: &str| Diagnostic::new(Code::Invalid, file, s.span, msg.to_owned());
         if s.with_span.is_some() && s.uses.is_empty() {
             diags.push(err("a step with `with:` needs `uses:`"));
         }
@@ -500,7 +448,7 @@ fn validate_steps(file: &SourceFile, steps: &[Step], diags: &mut Diagnostics) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::load_recipe;
+    use crate::front::load::load_recipe;
     use crate::options::Arch;
 
     fn run(text: &str) -> Result<(Recipe, Scope), Diagnostics> {

@@ -1,8 +1,31 @@
 //! The Build IR: what the recipe asks BuildKit to do, with every string final
-//! (no templates, no conditions left) and every environment sorted.
+//! (no templates, no conditions left) and every environment sorted. The
+//! passes produce it (through the intermediate steps in `steps`), `valid`
+//! checks it, and the back end lowers it.
 
-use crate::options::Arch;
-use crate::yaml::Span;
+pub mod steps;
+pub mod valid;
+
+pub use steps::{Call, Expanded, ExpandedStep, Folded, Resolved, ResolvedStep};
+
+use crate::options::{Arch, PinnedEnvironment};
+use crate::source::Span;
+
+/// Where things are inside the build container, as melange lays it out.
+pub mod guest {
+    /// The workspace: the source directory, the working directory of steps.
+    pub const WORKSPACE: &str = "/home/build";
+    /// Where each package's files are made: `<OUTDIR>/<package>`.
+    pub const OUTDIR: &str = "/home/build/melange-out";
+    /// The cache mount shared by every build on a daemon.
+    pub const CACHE: &str = "/var/cache/melange";
+    /// PATH every step gets, replacing any PATH from the recipe environment.
+    pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
+    /// Name of the `local` source holding the build environment rootfs.
+    pub const ENVIRONMENT_LOCAL: &str = "environment";
+    /// Name of the `local` source holding the recipe's source directory.
+    pub const SOURCE_LOCAL: &str = "source";
+}
 
 /// Something BuildKit fetches itself for a step, instead of the step's own
 /// download.
@@ -61,13 +84,14 @@ pub struct Build {
     pub environment_packages: Vec<String>,
     /// Where the recipe lists each of its own environment packages, for
     /// diagnostics about them.
-    pub environment_spans: Vec<(String, crate::yaml::Span)>,
+    pub environment_spans: Vec<(String, Span)>,
     pub repositories: Vec<String>,
     pub keyring: Vec<String>,
-    /// `user[:group]` to run steps as; empty is root.
+    /// `uid:gid` to run steps as; empty is root.
     pub user: String,
-    /// `environment.accounts`: lines for `/etc/passwd` and `/etc/group`,
-    /// as apko writes them.
+    /// `/etc/passwd` and `/etc/group` of the environment, line by line:
+    /// root, then `environment.accounts` (melange's `build` account among
+    /// them), as apko writes them; used unless a package ships its own.
     pub passwd: Vec<String>,
     pub group: Vec<String>,
     /// Main package first, then every subpackage whose `if` holds.
@@ -77,10 +101,37 @@ pub struct Build {
     /// Session named by the local sources (builds only).
     pub local_session: Option<String>,
     /// Pinned packages in place of the `environment` local.
-    pub pinned_environment: Option<crate::options::PinnedEnvironment>,
+    pub pinned_environment: Option<PinnedEnvironment>,
     /// Whether the daemon merges layers (MergeOp); otherwise a pinned
     /// environment is installed by a chain of copies.
     pub merge: bool,
     /// One per package, in the order of `packages`.
-    pub metadata: Vec<crate::metadata::PackageMeta>,
+    pub metadata: Vec<PackageMeta>,
+}
+
+/// What packaging needs to know about one package the build produces:
+/// `.PKGINFO` fields, declared dependencies, options and scriptlets, with
+/// parse-time substitution already applied.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PackageMeta {
+    pub name: String,
+    /// `<version>-r<epoch>`.
+    pub version: String,
+    pub origin: String,
+    pub description: String,
+    pub url: String,
+    pub commit: String,
+    /// The copyright licenses joined with ` AND `.
+    pub license: String,
+    pub depends: Vec<String>,
+    pub provides: Vec<String>,
+    pub replaces: Vec<String>,
+    pub provider_priority: String,
+    pub replaces_priority: String,
+    pub no_provides: bool,
+    pub no_depends: bool,
+    pub no_commands: bool,
+    /// Control file name (`.post-install`, …) and script, in a fixed order.
+    pub scripts: Vec<(String, String)>,
+    pub triggers: Vec<String>,
 }

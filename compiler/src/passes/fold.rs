@@ -1,13 +1,46 @@
-//! Pass 5, fold `if:`: steps whose condition is false vanish with everything
+//! Fold `if:`: steps whose condition is false vanish with everything
 //! nested under them; `assertions.required-steps` is checked on what is left.
 
-use crate::cond::evaluate;
-use crate::diag::{Diagnostic, Diagnostics, SourceFile};
-use crate::recipe::Text;
-use crate::substitute::ResolvedStep;
+use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
+use crate::front::recipe::{Recipe, Text};
+use crate::ir::{Folded, Resolved, ResolvedStep};
+use crate::lang::cond::evaluate;
+use crate::source::SourceFile;
+
+/// Folds the package's steps and every subpackage's, then keeps the
+/// subpackages whose `if` holds. The needs of every kept step count, a
+/// dropped subpackage's included, as melange gathers them before it skips
+/// the subpackage.
+pub fn fold(
+    recipe_file: &SourceFile,
+    recipe: &Recipe,
+    resolved: Resolved,
+    diags: &mut Diagnostics,
+) -> Folded {
+    let mut needs = Vec::new();
+    let main = fold_steps(resolved.main, &mut needs, recipe_file, diags);
+    let folded: Vec<_> = resolved
+        .subpackages
+        .into_iter()
+        .map(|steps| fold_steps(steps, &mut needs, recipe_file, diags))
+        .collect();
+    let mut subpackages = Vec::new();
+    for (i, (s, steps)) in recipe.subpackages.iter().zip(folded).enumerate() {
+        match subpackage_holds(&s.if_, recipe_file) {
+            Ok(true) => subpackages.push((i, steps)),
+            Ok(false) => {}
+            Err(d) => diags.push(d),
+        }
+    }
+    Folded {
+        main,
+        subpackages,
+        needs,
+    }
+}
 
 /// Keeps the steps whose `if` holds; appends the needs of kept steps.
-pub fn fold(
+pub fn fold_steps(
     steps: Vec<ResolvedStep>,
     needs: &mut Vec<String>,
     recipe_file: &SourceFile,
@@ -18,11 +51,11 @@ pub fn fold(
         match evaluate(&step.if_) {
             Ok(true) => {}
             Ok(false) => continue,
-            Err(message) => {
+            Err(e) => {
                 diags.push(condition_error(
                     &step.file,
                     &step.if_text,
-                    message,
+                    e.to_string(),
                     recipe_file,
                     &step,
                 ));
@@ -32,18 +65,16 @@ pub fn fold(
         needs.extend(step.needs.iter().cloned());
         let children = std::mem::take(&mut step.children);
         let total = children.len();
-        step.children = fold(children, needs, recipe_file, diags);
+        step.children = fold_steps(children, needs, recipe_file, diags);
         if let Some((want, span)) = step.required_steps {
             let ran = step.children.len() as i64;
             if ran != want {
-                diags.push(
-                    Diagnostic::new(
-                        &step.file,
-                        span,
-                        format!("assertion failed: {want} required steps, {ran} of {total} ran"),
-                    )
-                    .with_code("melangec::assertions"),
-                );
+                diags.push(Diagnostic::new(
+                    Code::Assertions,
+                    &step.file,
+                    span,
+                    format!("assertion failed: {want} required steps, {ran} of {total} ran"),
+                ));
             }
         }
         kept.push(step);
@@ -68,41 +99,30 @@ fn condition_error(
     } else {
         recipe_file
     };
-    Diagnostic::new(file, span, message)
-        .with_code("melangec::if")
-        .with_label("this condition")
+    Diagnostic::new(Code::If, file, span, message).with_label("this condition")
 }
 
 /// A subpackage `if`, read as melange does: on its parse-time text, with any
 /// placeholder left in it reading as the empty string.
 pub fn subpackage_holds(if_: &Text, file: &SourceFile) -> Result<bool, Diagnostic> {
-    evaluate(&if_.value).map_err(|m| {
-        Diagnostic::new(file, if_.span, m)
-            .with_code("melangec::if")
-            .with_label("this condition")
+    evaluate(&if_.value).map_err(|e| {
+        Diagnostic::new(Code::If, file, if_.span, e.to_string()).with_label("this condition")
     })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::yaml::Span;
+    use crate::source::Span;
 
     fn step(if_: &str, needs: &[&str], children: Vec<ResolvedStep>) -> ResolvedStep {
         ResolvedStep {
-            label: String::new(),
             runs: "x".into(),
             if_: if_.into(),
             if_text: Text::new(if_, Span::default()),
-            workdir: "/home/build".into(),
-            environment: Vec::new(),
             needs: needs.iter().map(|s| s.to_string()).collect(),
             children,
-            file: SourceFile::new("r.yaml", ""),
-            origin: Span::default(),
-            required_steps: None,
-            call: None,
-            native: None,
+            ..ResolvedStep::empty(SourceFile::new("r.yaml", ""))
         }
     }
 
@@ -119,7 +139,7 @@ mod tests {
             ),
             step("'a' == 'b'", &["no"], vec![]),
         ];
-        let kept = fold(steps, &mut needs, &file, &mut diags);
+        let kept = fold_steps(steps, &mut needs, &file, &mut diags);
         assert_eq!(kept.len(), 1);
         assert!(kept[0].children.is_empty());
         assert_eq!(needs, ["yes"]);
@@ -135,7 +155,7 @@ mod tests {
             vec![step("'a' == 'b'", &[], vec![]), step("", &[], vec![])],
         );
         parent.required_steps = Some((2, Span::default()));
-        fold(vec![parent], &mut Vec::new(), &file, &mut diags);
+        fold_steps(vec![parent], &mut Vec::new(), &file, &mut diags);
         assert!(diags.0[0].message.contains("2 required steps, 1 of 2 ran"));
     }
 
@@ -143,7 +163,7 @@ mod tests {
     fn bad_condition_is_a_diagnostic() {
         let file = SourceFile::new("r.yaml", "");
         let mut diags = Diagnostics::default();
-        fold(
+        fold_steps(
             vec![step("x == y", &[], vec![])],
             &mut Vec::new(),
             &file,

@@ -1,16 +1,24 @@
-//! Pass 5b, native sources: a built-in `fetch` pinned by SHA-256 and a
+//! Native sources: a built-in `fetch` pinned by SHA-256 and a
 //! built-in `git-checkout` pinned to a commit become sources BuildKit fetches
 //! and caches itself, when the target daemon can. The step's own script still
 //! runs and keeps melange's observable result: it finds the file already in
 //! place (and still verifies it), or copies the checkout instead of cloning.
 //! Anything the daemon cannot do the same way stays an in-container download.
 
-use crate::ir::NativeSource;
+use crate::ir::guest::WORKSPACE;
+use crate::ir::{Call, Folded, NativeSource, ResolvedStep};
 use crate::options::Options;
-use crate::substitute::{Call, ResolvedStep, WORKSPACE};
 
 const HTTP_CAPS: &[&str] = &["source.http", "source.http.checksum", "source.http.perm"];
 const GIT_CAPS: &[&str] = &["source.git", "source.git.fullurl", "source.git.keepgitdir"];
+
+/// Marks every kept step list of a recipe; `user` is the account steps run
+/// as (empty: root).
+pub fn native(folded: &mut Folded, options: &Options, user: &str) {
+    for steps in folded.lists_mut() {
+        mark(steps, options, user);
+    }
+}
 
 /// Marks the script step of every eligible `fetch` / `git-checkout` call.
 /// `user` is the account steps run as (empty: root).
@@ -123,6 +131,7 @@ fn git(call: &Call) -> Option<NativeSource> {
 mod tests {
     use super::*;
     use crate::options::Arch;
+    use crate::source::SourceFile;
     use std::collections::BTreeMap;
 
     fn call(name: &str, inputs: &[(&str, &str)]) -> Call {
@@ -242,20 +251,12 @@ mod tests {
         );
         let mk = |c: Call| ResolvedStep {
             label: "fetch".into(),
-            runs: String::new(),
-            if_: String::new(),
-            if_text: Default::default(),
-            workdir: WORKSPACE.into(),
-            environment: Vec::new(),
-            needs: vec![],
             children: vec![ResolvedStep {
                 runs: "wget".into(),
-                call: None,
-                children: vec![],
-                ..step_default()
+                ..ResolvedStep::empty(SourceFile::new("t.yaml", ""))
             }],
             call: Some(c),
-            ..step_default()
+            ..ResolvedStep::empty(SourceFile::new("t.yaml", ""))
         };
         let mut options = Options::new(Arch::X86_64);
         let mut steps = vec![mk(c.clone())];
@@ -272,23 +273,5 @@ mod tests {
         let mut steps = vec![mk(c)];
         mark(&mut steps, &options, "");
         assert!(steps[0].children[0].native.is_none());
-    }
-
-    fn step_default() -> ResolvedStep {
-        ResolvedStep {
-            label: String::new(),
-            runs: String::new(),
-            if_: String::new(),
-            if_text: Default::default(),
-            workdir: WORKSPACE.into(),
-            environment: Vec::new(),
-            needs: vec![],
-            children: vec![],
-            file: crate::diag::SourceFile::new("t.yaml", ""),
-            origin: Default::default(),
-            required_steps: None,
-            call: None,
-            native: None,
-        }
     }
 }

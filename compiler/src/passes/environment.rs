@@ -1,15 +1,12 @@
-//! Pass 6, environment: composes each step's variables as melange does
+//! Environment: composes each step's variables as melange does
 //! (SOURCE_DATE_EPOCH, then `environment.environment` with env-files and
 //! defaults, then the fixed PATH, then step `environment:` down the nesting;
 //! later wins), sorts them, and flattens nested steps into run order.
 
 use std::collections::BTreeMap;
 
-use crate::ir::{ExecStep, NativeSource, GIT_SOURCE_DIR, GIT_SOURCE_ENV};
-use crate::substitute::{ResolvedStep, WORKSPACE};
-
-/// PATH every step gets, replacing any PATH from the recipe environment.
-pub const PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/bin:/usr/sbin:/sbin:/bin";
+use crate::ir::guest::{PATH, WORKSPACE};
+use crate::ir::{ExecStep, NativeSource, ResolvedStep, GIT_SOURCE_DIR, GIT_SOURCE_ENV};
 
 /// The variables shared by every step of a build.
 pub fn base_env<'a>(
@@ -77,17 +74,13 @@ pub fn flatten(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::diag::SourceFile;
-    use crate::recipe::Text;
-    use crate::yaml::Span;
+    use crate::front::recipe::Text;
+    use crate::source::{SourceFile, Span};
 
     fn step(runs: &str, env: &[(&str, &str)], children: Vec<ResolvedStep>) -> ResolvedStep {
         ResolvedStep {
             label: runs.into(),
             runs: runs.into(),
-            if_: String::new(),
-            if_text: Text::default(),
-            workdir: WORKSPACE.into(),
             environment: env
                 .iter()
                 .map(|(k, v)| {
@@ -97,13 +90,8 @@ mod tests {
                     )
                 })
                 .collect(),
-            needs: vec![],
             children,
-            file: SourceFile::new("r.yaml", ""),
-            origin: Span::default(),
-            required_steps: None,
-            call: None,
-            native: None,
+            ..ResolvedStep::empty(SourceFile::new("r.yaml", ""))
         }
     }
 

@@ -5,9 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::diag::{Diagnostics, SourceFile};
-use crate::load::load_pipeline_def;
-use crate::recipe::PipelineDef;
+pub mod tree;
+
+use crate::front::diagnostics::Diagnostics;
+use crate::front::load::load_pipeline_def;
+use crate::front::recipe::PipelineDef;
+use crate::source::SourceFile;
 
 mod builtin {
     include!(concat!(env!("OUT_DIR"), "/builtins.rs"));

@@ -1,4 +1,4 @@
-//! Pass 8, marshal: LLB graph -> `pb.Definition` bytes. Ops are written
+//! Marshal: LLB graph -> `pb.Definition` bytes. Ops are written
 //! dependencies first in a depth-first post-order from the result (inputs in
 //! input order), the terminal op last; maps are sorted; each op is encoded as
 //! BuildKit's Go client encodes it, so digests match a Go client's.
@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 
 use melangec_proto::pb;
 
-use crate::diag::SourceFile;
-use crate::llb::{FileAction, LlbGraph, Mount, OpKind, State};
+use super::llb::{FileAction, LlbGraph, Mount, OpKind, State};
 use crate::options::Arch;
+use crate::source::SourceFile;
 
 /// The marshaled definition and the digest of every op, in `def` order.
 pub struct Marshaled {

@@ -6,38 +6,8 @@ use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
-use crate::diag::{Diagnostic, SourceFile};
-
-/// Byte range of a node in its source text.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Span {
-    pub start: u32,
-    pub end: u32,
-}
-
-impl Span {
-    pub fn new(start: usize, end: usize) -> Span {
-        Span {
-            start: start as u32,
-            end: end.max(start) as u32,
-        }
-    }
-
-    pub fn len(&self) -> usize {
-        (self.end - self.start) as usize
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.end == self.start
-    }
-
-    pub fn join(self, other: Span) -> Span {
-        Span {
-            start: self.start.min(other.start),
-            end: self.end.max(other.end),
-        }
-    }
-}
+use crate::front::diagnostics::{Code, Diagnostic};
+use crate::source::{SourceFile, Span};
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum NodeKind {
@@ -93,6 +63,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
     if let Err(err) = parser.load(&mut builder, false) {
         let at = err.marker().index().min(text.len());
         return Err(Diagnostic::new(
+            Code::Recipe,
             file,
             Span::new(at, at),
             format!("invalid YAML: {}", err.info()),
@@ -100,7 +71,7 @@ pub fn parse(file: &SourceFile) -> Result<Node, Diagnostic> {
         .with_label("here"));
     }
     if let Some((span, message)) = builder.error {
-        return Err(Diagnostic::new(file, span, message));
+        return Err(Diagnostic::new(Code::Recipe, file, span, message));
     }
     Ok(builder.root.unwrap_or(Node {
         kind: NodeKind::Map(Vec::new()),

@@ -1,40 +1,48 @@
-//! Pass 3, expand `uses:`: each `uses:` step takes its definition's inputs,
+//! Expand `uses:`: each `uses:` step takes its definition's inputs,
 //! needs and nested steps; `with:` is checked against the declared inputs and
 //! defaults fill the gaps. Values stay templates here; `substitute` resolves
 //! them in their scope.
 
-use crate::diag::{Diagnostic, Diagnostics, Note, SourceFile};
+use crate::front::diagnostics::{Code, Diagnostic, Diagnostics, Note};
+use crate::front::recipe::{Input, Recipe, Step, Text};
+use crate::ir::{Expanded, ExpandedStep};
 use crate::library::{Origin, PipelineLibrary};
-use crate::recipe::{Input, Step, Text, TextMap};
-use crate::yaml::Span;
+use crate::source::{SourceFile, Span};
 
 /// Nesting deeper than this is a definition that uses itself.
 const MAX_DEPTH: usize = 32;
 
-/// A step with its `uses:` expanded. Texts are still templates.
-#[derive(Clone, Debug)]
-pub struct ExpandedStep {
-    /// Human label: the step's name, its `uses:`, or its first script line.
-    pub label: String,
-    pub uses: String,
-    /// `uses:` resolved to a built-in (not shadowed by a directory).
-    pub builtin: bool,
-    pub runs: Text,
-    pub if_: Text,
-    pub working_directory: Text,
-    pub environment: TextMap,
-    pub needs: Vec<Text>,
-    /// Where `needs` was written (the definition file for `uses:` steps).
-    pub needs_file: SourceFile,
-    /// This step's own inputs (`uses:` steps only): name, value template,
-    /// and the file the value was written in.
-    pub inputs: Vec<(String, Text, SourceFile)>,
-    pub children: Vec<ExpandedStep>,
-    /// The file the texts above were written in.
-    pub file: SourceFile,
-    /// The recipe step this step comes from (for source maps and notes).
-    pub origin: Span,
-    pub required_steps: Option<(i64, Span)>,
+/// Expands the package's steps, each subpackage's, and the tests': a build
+/// does not run tests, but melange compiles them, so their `uses:` must
+/// resolve and their inputs must check.
+pub fn expand(
+    recipe_file: &SourceFile,
+    library: &PipelineLibrary,
+    recipe: &Recipe,
+    diags: &mut Diagnostics,
+) -> Expanded {
+    let mut expander = Expander::new(recipe_file, library);
+    let main = expander.expand(&recipe.pipeline);
+    let subpackages = recipe
+        .subpackages
+        .iter()
+        .map(|s| expander.expand(&s.pipeline))
+        .collect();
+    let mut tests = Vec::new();
+    if let Some(t) = &recipe.test {
+        tests.push((None, expander.expand(&t.pipeline)));
+    }
+    for s in &recipe.subpackages {
+        if let Some(t) = &s.test {
+            tests.push((Some(s.name.value.clone()), expander.expand(&t.pipeline)));
+        }
+    }
+    diags.0.append(&mut expander.diags.0);
+    Expanded {
+        main,
+        subpackages,
+        tests,
+    }
 }
 
 /// What `expand` needs to know besides the steps.
@@ -70,9 +78,7 @@ impl<'a> Expander<'a> {
         message: String,
         label: &str,
     ) {
-        let mut d = Diagnostic::new(file, span, message)
-            .with_code("melangec::uses")
-            .with_label(label.to_owned());
+        let mut d = Diagnostic::new(Code::Uses, file, span, message).with_label(label.to_owned());
         if let Some(origin) = origin {
             // Point at the recipe first; the definition line is the note.
             let note = Note {
@@ -80,8 +86,7 @@ impl<'a> Expander<'a> {
                 span,
                 message: format!("in pipeline definition {}", file.name()),
             };
-            d = Diagnostic::new(self.recipe_file, origin, d.message.clone())
-                .with_code("melangec::uses")
+            d = Diagnostic::new(Code::Uses, self.recipe_file, origin, d.message.clone())
                 .with_label("in the pipeline this step uses")
                 .with_note(note);
         }
@@ -173,8 +178,7 @@ impl<'a> Expander<'a> {
             return;
         }
         let Some(def) = self.library.find(name) else {
-            let mut d = Diagnostic::new(file, step.uses.span, format!("unable to load pipeline {name:?}: not found"))
-                .with_code("melangec::uses")
+            let mut d = Diagnostic::new(Code::Uses, file, step.uses.span, format!("unable to load pipeline {name:?}: not found"))
                 .with_label("no such pipeline")
                 .with_help("pipelines are searched in --pipeline-dir, --pipeline-dirs, /usr/share/melange/pipelines, then the built-ins");
             if let Some(origin) = origin {
@@ -297,7 +301,7 @@ fn first_line(script: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::load::load_recipe;
+    use crate::front::load::load_recipe;
 
     fn lib() -> PipelineLibrary {
         let mut lib = PipelineLibrary::default();

@@ -1,20 +1,17 @@
-//! Pass 7, lower: Build IR -> LLB graph, with melange's build semantics.
+//! Lower: Build IR -> LLB graph, with melange's build semantics.
 //! The environment rootfs and the `/home/build` workspace flow from each step
 //! to the next (so editing step N leaves steps before it cached); the result
 //! is a scratch state holding only `melange-out/`.
 
 use std::collections::BTreeMap;
 
+use super::llb::{Exec, FileAction, LlbGraph, Mount, State};
+use crate::ir::guest::{CACHE, ENVIRONMENT_LOCAL, SOURCE_LOCAL, WORKSPACE};
 use crate::ir::{Build, ExecStep, NativeSource, GIT_SOURCE_DIR};
-use crate::llb::{Exec, FileAction, LlbGraph, Mount, State};
+use crate::options::PinnedEnvironment;
 
-pub const ROOT: &str = "/";
-pub const WORKSPACE: &str = "/home/build";
-pub const CACHE: &str = "/var/cache/melange";
-/// Name of the `local` source holding the build environment rootfs.
-pub const ENVIRONMENT_LOCAL: &str = "environment";
-/// Name of the `local` source holding the recipe's source directory.
-pub const SOURCE_LOCAL: &str = "source";
+/// Where the environment is mounted.
+const ROOT: &str = "/";
 
 /// Lowers a build; returns the graph and its result state.
 pub fn lower(build: &Build) -> (LlbGraph, State) {
@@ -186,7 +183,7 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
 /// can, else copied one over the other); then apk's files on top.
 fn install(
     g: &mut LlbGraph,
-    pinned: &crate::options::PinnedEnvironment,
+    pinned: &PinnedEnvironment,
     merge: bool,
     timestamp: Option<i64>,
 ) -> State {
@@ -353,10 +350,10 @@ pub fn json_strings(items: &[String]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::back::llb::OpKind;
     use crate::ir::PackageSteps;
-    use crate::llb::OpKind;
     use crate::options::Arch;
-    use crate::yaml::Span;
+    use crate::source::Span;
 
     fn build(steps: usize) -> Build {
         Build {
@@ -488,7 +485,7 @@ mod tests {
         let OpKind::File { actions, .. } = &g.op(result.op).kind else {
             panic!()
         };
-        let crate::llb::FileAction::Copy { from, .. } = &actions[0] else {
+        let FileAction::Copy { from, .. } = &actions[0] else {
             panic!()
         };
         let OpKind::Exec(last) = &g.op(from.op).kind else {

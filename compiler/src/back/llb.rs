@@ -1,13 +1,13 @@
 //! A small vocabulary for building LLB graphs, in the manner of BuildKit's
-//! `client/llb`: states, sources, `run` with mounts, and file actions. Passes
-//! build graphs with it; only `marshal` sees protobuf.
+//! `client/llb`: states, sources, `run` with mounts, and file actions.
+//! `lower` builds graphs with it; only `marshal` sees protobuf.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::options::Arch;
-use crate::yaml::Span;
+use crate::source::Span;
 
 /// One output of one op: what a mount or a file action reads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

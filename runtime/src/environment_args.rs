@@ -278,3 +278,41 @@ pub async fn prepare(
     );
     Ok(Environment::Dir(dir))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use melangec_compiler::{build_ir, Arch, Options, PipelineLibrary};
+
+    /// A package the repositories lack, needed by one the recipe lists: the
+    /// diagnostic points at the recipe's line for that one.
+    #[test]
+    fn an_unresolved_dependency_renders_as_pinned() {
+        let file = SourceFile::new(
+            "unresolved.yaml",
+            "package:\n  name: unresolved\n  version: 1.0.0\n\nenvironment:\n  contents:\n    packages:\n      - busybox\n      - build-base\n\npipeline:\n  - runs: make\n",
+        );
+        let build = build_ir(
+            &file,
+            &Options::new(Arch::X86_64),
+            &PipelineLibrary::builtin(),
+        )
+        .unwrap();
+        let u = Unresolved {
+            constraint: "so:libfoo.so.1".into(),
+            required_by: Some("build-base-1-r0".into()),
+            why: "no such package".into(),
+        };
+        let Failure::Diagnostics(diags) = unresolved(&file, &build, &u) else {
+            panic!("not a diagnostic");
+        };
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+        let mut rendered = String::new();
+        handler.render_report(&mut rendered, &diags.0[0]).unwrap();
+        insta::with_settings!({snapshot_path => "../../golden/errors", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!("environment", rendered);
+        });
+    }
+}

@@ -353,12 +353,20 @@ fn apply_build_options(
 ) {
     for name in &options.build_options {
         let Some((_, option)) = recipe.options.iter().find(|(k, _)| &k.value == name) else {
-            diags.push(Diagnostic::new(
-                Code::Options,
-                file,
-                Span::default(),
-                format!("build option {name:?} is not defined in the recipe"),
-            ));
+            let defined: Vec<&str> = recipe.options.iter().map(|(k, _)| k.as_str()).collect();
+            let message = format!("build option {name:?} is not defined in the recipe");
+            // Point at the options the recipe has, when it has some.
+            let d = match recipe.options.first() {
+                Some((first, _)) => Diagnostic::new(Code::Options, file, first.span, message)
+                    .with_label("the recipe's options")
+                    .with_help(format!(
+                        "--build-option takes one of: {}",
+                        defined.join(", ")
+                    )),
+                None => Diagnostic::new(Code::Options, file, Span::default(), message)
+                    .with_help("the recipe has no `options:`"),
+            };
+            diags.push(d);
             continue;
         };
         let option = option.clone();

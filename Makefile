@@ -45,7 +45,8 @@ lint:
 # Re-run the snapshot tests writing *.snap.new files; review them with
 # `cargo insta review` (cargo install cargo-insta) before accepting.
 golden:
-	INSTA_UPDATE=new $(CARGO) test --workspace --test golden --test corpus || true
+	INSTA_UPDATE=new $(CARGO) test -p melangec-compiler --test golden --test corpus || true
+	INSTA_UPDATE=new $(CARGO) test -p melangec --lib environment::prepare || true
 	@find golden -name '*.snap.new' | sed 's/^/review: /'
 
 bench: build rootfs test-repo

@@ -69,7 +69,10 @@ fn main() {
     let file = melangec_compiler::SourceFile::new("simple.yaml", text);
     let lib = melangec_compiler::PipelineLibrary::builtin();
     let d = rt
-        .block_on(daemon::connect(&[Addr::parse(&addr).unwrap()], true))
+        .block_on(daemon::connect(&daemon::Candidates {
+            addrs: vec![Addr::parse(&addr).unwrap()],
+            explicit: true,
+        }))
         .expect("daemon");
     let export = root().join("target/bench-build/floor-export");
     let noop = best(|| {

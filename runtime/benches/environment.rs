@@ -17,9 +17,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use melangec::repo::lock::{self, Request};
-use melangec::repo::{pinned, rootfs};
-use rootfs::Setup;
+use melangec::environment::database::Setup;
+use melangec::environment::lock::{self, Request};
+use melangec::environment::{pinned, rootfs, Network};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
@@ -131,7 +131,10 @@ fn main() {
         }
         let floor = started.elapsed();
 
-        let pin = || rt.block_on(pinned::pin(&cache, &locked, &setup)).unwrap();
+        let pin = || {
+            rt.block_on(pinned::pin(&cache, &locked, &setup, Network::Allowed))
+                .unwrap()
+        };
         let started = Instant::now();
         pin();
         let pin_cold = started.elapsed();

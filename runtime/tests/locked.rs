@@ -11,6 +11,9 @@ use common::{daemon, repo, root};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use melangec::environment::lock::ArchLock;
+use melangec::environment::lockfile;
+
 fn melangec(args: &[&str], dir: &Path) -> Output {
     Command::new(env!("CARGO_BIN_EXE_melangec"))
         .args(args)
@@ -58,6 +61,15 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// The x86_64 entry of `recipe.lock.yaml` in `dir`.
+fn read_lock(dir: &Path) -> ArchLock {
+    let path = dir.join("recipe.lock.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut locks = lockfile::parse(&path, &text).unwrap();
+    assert_eq!(locks.len(), 1, "{text}");
+    locks.remove(0)
+}
+
 #[test]
 fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
     let repo = repo();
@@ -71,11 +83,11 @@ fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
     args.extend(env_flags);
     let log = ok(&melangec(&args, &dir));
     assert!(log.contains("wrote recipe.lock.yaml"), "{log}");
-    let lock = std::fs::read_to_string(dir.join("recipe.lock.yaml")).unwrap();
-    assert!(lock.contains("  requested:\n    - busybox\n"), "{lock}");
+    let lock = read_lock(&dir);
+    assert_eq!(lock.requested, ["busybox"], "{lock:?}");
     assert!(
-        lock.contains(&format!("      repository: {url}\n")),
-        "{lock}"
+        lock.packages.iter().all(|p| p.repository == url),
+        "{lock:?}"
     );
 
     // compile reads the lock: every package a source pinned by sha256, no
@@ -92,13 +104,11 @@ fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
     let rendered = String::from_utf8_lossy(&out.stdout);
     assert!(!rendered.contains("local://environment"), "{rendered}");
     assert!(rendered.contains("local://source"), "{rendered}");
-    for line in lock
-        .lines()
-        .filter_map(|l| l.strip_prefix("      sha256: "))
-    {
+    for p in &lock.packages {
         assert!(
-            rendered.contains(&format!("http.checksum = sha256:{line}")),
-            "{line} not pinned"
+            rendered.contains(&format!("http.checksum = sha256:{}", p.sha256)),
+            "{} not pinned",
+            p.name
         );
     }
     assert!(rendered.contains("unpack input 1:/busybox-"), "{rendered}");
@@ -145,9 +155,72 @@ fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
     // Another package asked for: the lock is refreshed, then used.
     let third = build(&["--package-append", "ca-certificates-bundle"]);
     assert!(third.contains("refreshed recipe.lock.yaml"), "{third}");
-    let lock = std::fs::read_to_string(dir.join("recipe.lock.yaml")).unwrap();
-    assert!(lock.contains("    - ca-certificates-bundle\n"), "{lock}");
-    assert!(lock.contains("- name: ca-certificates-bundle"), "{lock}");
+    let lock = read_lock(&dir);
+    assert!(
+        lock.requested.iter().any(|r| r == "ca-certificates-bundle"),
+        "{lock:?}"
+    );
+    assert!(
+        lock.packages
+            .iter()
+            .any(|p| p.name == "ca-certificates-bundle"),
+        "{lock:?}"
+    );
+}
+
+/// `compile` downloads nothing and rewrites no lock: a lock the recipe has
+/// outgrown, or a package cache without what the lock pins, is an error
+/// that says to run `melangec lock`, and nothing is written.
+#[test]
+fn compile_with_a_lock_reads_only_the_lock_and_the_cache() {
+    let repo = repo();
+    let url = serve(repo.clone());
+    let key = repo.join("melangec-test.rsa.pub");
+    let dir = scratch("pure");
+    let env_flags = [
+        "--repository-append",
+        &url,
+        "--keyring-append",
+        key.to_str().unwrap(),
+    ];
+    let mut args = vec!["lock", "recipe.yaml"];
+    args.extend(env_flags);
+    ok(&melangec(&args, &dir));
+    let before = std::fs::read(dir.join("recipe.lock.yaml")).unwrap();
+
+    let mut args = vec![
+        "compile",
+        "recipe.yaml",
+        "-o",
+        "stale.llb",
+        "--package-append",
+        "curl",
+    ];
+    args.extend(env_flags);
+    let out = melangec(&args, &dir);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("was made for other packages"), "{err}");
+    assert!(err.contains("run `melangec lock`"), "{err}");
+    assert_eq!(std::fs::read(dir.join("recipe.lock.yaml")).unwrap(), before);
+    assert!(!dir.join("stale.llb").exists());
+
+    // Another machine, or an emptied cache: nothing to pin from.
+    let out = Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .args(["compile", "recipe.yaml", "-o", "empty.llb"])
+        .args(env_flags)
+        .current_dir(&dir)
+        .env("MELANGEC_CACHE", dir.join("empty-cache"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not in the package cache"), "{err}");
+    assert!(!dir.join("empty.llb").exists());
+    assert!(
+        !dir.join("empty-cache/apk").exists(),
+        "compile downloaded packages"
+    );
 }
 
 #[test]
@@ -223,7 +296,7 @@ fn recipe_accounts_reach_both_kinds_of_environment() {
         assert_eq!(
             seen,
             // melange adds its build user to the recipe's accounts.
-            "root:x:0:0:root:/root:/bin/sh\nwww-data:x:10000:10000:www-data:/home/www-data:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\n"
+            "root:x:0:0:root:/root:/bin/sh\nwww-data:x:10000:10000:www-data:/home/www-data:/bin/sh\nsvc:x:0:0:svc:/home/svc:/bin/sh\nbuild:x:1000:1000:build:/home/build:/bin/sh\n"
         );
     }
 }

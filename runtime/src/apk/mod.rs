@@ -8,7 +8,9 @@ pub mod key;
 pub mod package;
 pub mod read;
 pub mod sca;
+pub mod sign;
 pub mod tarball;
+pub mod write;
 
 use base64::Engine as _;
 

@@ -7,6 +7,16 @@ use std::path::{Path, PathBuf};
 pub const BUILDKITD_SOCKET: &str = "/run/buildkit/buildkitd.sock";
 pub const DOCKER_SOCKET: &str = "/var/run/docker.sock";
 
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AddrError {
+    #[error("{0:?} names no socket path")]
+    NoPath(String),
+    #[error("{0:?} needs a port: tcp://HOST:PORT")]
+    NoPort(String),
+    #[error("unknown BuildKit address {0:?}: use unix://PATH, tcp://HOST:PORT or docker://")]
+    Unknown(String),
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Addr {
     /// A standalone buildkitd on a Unix socket (gRPC with prior knowledge).
@@ -20,14 +30,14 @@ pub enum Addr {
 impl Addr {
     /// Parses `unix://PATH`, `tcp://HOST:PORT`, `docker://[PATH]`. A Unix
     /// socket named like Docker's (`docker.sock`) is Docker's.
-    pub fn parse(s: &str) -> Result<Addr, String> {
+    pub fn parse(s: &str) -> Result<Addr, AddrError> {
         if let Some(rest) = s.strip_prefix("docker://") {
             let path = if rest.is_empty() { DOCKER_SOCKET } else { rest };
             return Ok(Addr::Docker(PathBuf::from(path)));
         }
         if let Some(path) = s.strip_prefix("unix://") {
             if path.is_empty() {
-                return Err(format!("{s:?} names no socket path"));
+                return Err(AddrError::NoPath(s.to_owned()));
             }
             let path = PathBuf::from(path);
             if is_docker_socket(&path) {
@@ -38,13 +48,11 @@ impl Addr {
         if let Some(hostport) = s.strip_prefix("tcp://") {
             let hostport = hostport.trim_end_matches('/');
             if !hostport.contains(':') {
-                return Err(format!("{s:?} needs a port: tcp://HOST:PORT"));
+                return Err(AddrError::NoPort(s.to_owned()));
             }
             return Ok(Addr::Tcp(hostport.to_owned()));
         }
-        Err(format!(
-            "unknown BuildKit address {s:?}: use unix://PATH, tcp://HOST:PORT or docker://"
-        ))
+        Err(AddrError::Unknown(s.to_owned()))
     }
 }
 
@@ -68,7 +76,7 @@ impl fmt::Display for Addr {
 pub fn candidates(
     buildkit_host: Option<&str>,
     docker_host: Option<&str>,
-) -> Result<Vec<Addr>, String> {
+) -> Result<Vec<Addr>, AddrError> {
     if let Some(host) = buildkit_host.filter(|h| !h.is_empty()) {
         return Ok(vec![Addr::parse(host)?]);
     }

@@ -10,7 +10,7 @@ use melangec_proto::moby::buildkit::v1::{InfoRequest, ListWorkersRequest};
 use tonic::transport::Channel;
 
 use super::addr::Addr;
-use super::connect::{channel, root_cause};
+use super::connect::channel;
 
 /// How long one address may take to answer before the next is tried.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_millis(900);
@@ -24,25 +24,37 @@ pub struct Daemon {
     pub caps: BTreeSet<String>,
 }
 
+/// No daemon answered: every address tried, and why each failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot reach BuildKit at {}: {}", .tried.iter().map(|(a, why)| format!("{a} ({why})")).collect::<Vec<_>>().join(" or "), if *.explicit { "check the address, or start the daemon it names" } else { "start buildkitd or Docker, or pass --buildkit-addr (or set BUILDKIT_HOST)" })]
+pub struct ConnectError {
+    pub tried: Vec<(Addr, String)>,
+    /// The address was given, rather than found.
+    pub explicit: bool,
+}
+
+/// Where to look for a daemon: addresses in order, and whether they were
+/// given (`--buildkit-addr`) or are the usual places.
+#[derive(Clone, Debug)]
+pub struct Candidates {
+    pub addrs: Vec<Addr>,
+    pub explicit: bool,
+}
+
 /// Connects to the first address that answers a ListWorkers call; fails
 /// with one sentence naming every address tried.
-pub async fn connect(candidates: &[Addr], explicit: bool) -> Result<Daemon, String> {
+pub async fn connect(candidates: &Candidates) -> Result<Daemon, ConnectError> {
     let mut tried = Vec::new();
-    for addr in candidates {
+    for addr in &candidates.addrs {
         match ping(addr).await {
             Ok(daemon) => return Ok(daemon),
-            Err(why) => tried.push(format!("{addr} ({why})")),
+            Err(why) => tried.push((addr.clone(), why)),
         }
     }
-    let what = if explicit {
-        "check the address, or start the daemon it names"
-    } else {
-        "start buildkitd or Docker, or pass --buildkit-addr (or set BUILDKIT_HOST)"
-    };
-    Err(format!(
-        "cannot reach BuildKit at {}: {what}",
-        tried.join(" or ")
-    ))
+    Err(ConnectError {
+        tried,
+        explicit: candidates.explicit,
+    })
 }
 
 async fn ping(addr: &Addr) -> Result<Daemon, String> {
@@ -149,11 +161,6 @@ pub async fn merges(channel: &tonic::transport::Channel, arch: melangec_compiler
     tokio::time::timeout(std::time::Duration::from_secs(20), client.solve(request))
         .await
         .is_ok_and(|r| r.is_ok())
-}
-
-/// The innermost cause, for messages.
-pub fn describe(e: &dyn std::error::Error) -> String {
-    root_cause(e)
 }
 
 #[cfg(test)]

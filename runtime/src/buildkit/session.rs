@@ -23,7 +23,7 @@ use tonic::metadata::MetadataMap;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status, Streaming};
 
-use crate::transfer::{self, SendOptions};
+use crate::transfer::{self, SendOptions, TransferError};
 
 /// Every method the session serves, advertised to the daemon.
 pub const METHODS: &[&str] = &[
@@ -42,7 +42,7 @@ pub struct Offer {
 }
 
 /// How the export went, once the daemon has sent it.
-pub type ExportState = Arc<Mutex<Option<Result<(), String>>>>;
+pub type ExportState = Arc<Mutex<Option<Result<(), TransferError>>>>;
 
 /// The first directory that could not be sent, and why: the daemon only
 /// reports that its side was canceled.
@@ -153,7 +153,7 @@ impl FileSend for FileSendService {
                 Ok(_) => Ok(()),
                 Err(e) => {
                     let _ = tx.send(Err(Status::internal(e.to_string()))).await;
-                    Err(e.to_string())
+                    Err(e)
                 }
             };
             if let Ok(mut s) = state.lock() {

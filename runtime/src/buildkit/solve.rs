@@ -20,20 +20,14 @@ use super::connect::MAX_MESSAGE;
 use super::session::{self, ExportState, Offer, SendFailure, METHODS};
 
 /// Why a solve did not produce its export.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum SolveError {
     /// The daemon reported the build failed; the message is BuildKit's.
+    #[error("{0}")]
     Build(String),
     /// The session or the connection failed.
+    #[error("{0}")]
     Transport(String),
-}
-
-impl std::fmt::Display for SolveError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SolveError::Build(m) | SolveError::Transport(m) => f.write_str(m),
-        }
-    }
 }
 
 /// A fresh identifier: 25 lowercase base-36 characters, as BuildKit's own

@@ -2,31 +2,26 @@
 //! reads as a `local://` source, and receiving the tree the `local` exporter
 //! writes. Packets: a listing of STATs in walk order (ending with an empty
 //! one), REQs for file contents by listing index, DATA chunks ending with an
-//! empty one per file, and a FIN handshake; ERR aborts.
+//! empty one per file, and a FIN handshake; ERR aborts. Written here rather
+//! than taken from a crate: none speaks fsutil, and the listing's order and
+//! fields decide the daemon's cache keys, so they must be exactly Go's.
 
 mod mode;
 mod patterns;
 mod receive;
 mod send;
 
-pub use patterns::Patterns;
+pub use patterns::{PatternError, Patterns};
 pub use receive::{receive, Received};
 pub use send::{send, SendOptions};
 
 use melangec_proto::fsutil::types::packet::PacketType;
 use melangec_proto::fsutil::types::Packet;
 
-/// Why a transfer failed.
-#[derive(Debug)]
+/// Why a transfer failed, as the side that noticed says it.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct TransferError(pub String);
-
-impl std::fmt::Display for TransferError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for TransferError {}
 
 impl From<std::io::Error> for TransferError {
     fn from(e: std::io::Error) -> TransferError {

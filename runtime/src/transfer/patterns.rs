@@ -16,8 +16,19 @@ pub struct Patterns {
     rules: Vec<Rule>,
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum PatternError {
+    #[error("illegal pattern {0:?}: `!` needs a pattern")]
+    Empty(String),
+    #[error("bad pattern {pattern:?}: {source}")]
+    Bad {
+        pattern: String,
+        source: regex::Error,
+    },
+}
+
 impl Patterns {
-    pub fn new(patterns: &[String]) -> Result<Patterns, String> {
+    pub fn new(patterns: &[String]) -> Result<Patterns, PatternError> {
         let mut rules = Vec::new();
         for p in patterns {
             let p = p.trim();
@@ -29,10 +40,13 @@ impl Patterns {
                 None => (false, p),
             };
             if body.is_empty() {
-                return Err(format!("illegal pattern {p:?}: `!` needs a pattern"));
+                return Err(PatternError::Empty(p.to_owned()));
             }
             let body = clean(body);
-            let re = Regex::new(&to_regex(&body)).map_err(|e| format!("bad pattern {p:?}: {e}"))?;
+            let re = Regex::new(&to_regex(&body)).map_err(|source| PatternError::Bad {
+                pattern: p.to_owned(),
+                source,
+            })?;
             rules.push(Rule { re, exception });
         }
         Ok(Patterns { rules })

@@ -140,12 +140,6 @@ pub async fn receive(
     Ok(got)
 }
 
-impl Clone for TransferError {
-    fn clone(&self) -> TransferError {
-        TransferError(self.0.clone())
-    }
-}
-
 enum Created {
     Dir(PathBuf),
     File(File, PathBuf),

@@ -149,8 +149,8 @@ async fn serve(path: &Path, id: u32, out: &Outgoing) -> Result<(), TransferError
 /// Walks `root` depth first, each directory's entries sorted by name, which
 /// is the order fsutil's receiver checks.
 fn list(root: &Path, opts: &SendOptions) -> Result<Vec<Entry>, TransferError> {
-    let exclude = Patterns::new(&opts.exclude).map_err(TransferError)?;
-    let include = Patterns::new(&opts.include).map_err(TransferError)?;
+    let exclude = Patterns::new(&opts.exclude).map_err(|e| TransferError(e.to_string()))?;
+    let include = Patterns::new(&opts.include).map_err(|e| TransferError(e.to_string()))?;
     let mut walk = Walk {
         root,
         exclude,

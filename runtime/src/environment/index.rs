@@ -1,5 +1,5 @@
-//! Reading a repository's `<repo>/<arch>/APKINDEX.tar.gz` from a directory
-//! or over http(s), and checking its signature against a keyring.
+//! A repository's `<repo>/<arch>/APKINDEX.tar.gz`: fetched, its signature
+//! checked against the keyring, its records read.
 
 use std::path::{Path, PathBuf};
 
@@ -10,6 +10,7 @@ use rsa::RsaPublicKey;
 use sha1::Sha1;
 use sha2::Sha256;
 
+use super::{fetch, Error};
 use crate::apk::package::Info;
 use crate::apk::read;
 
@@ -22,62 +23,20 @@ pub struct Index {
 }
 
 /// `<repo>/<arch>/APKINDEX.tar.gz`: a local path (or `file://`), or `http(s)://`.
-pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, String> {
-    fetch_file(repository, &format!("{arch}/APKINDEX.tar.gz")).await
-}
-
-/// Whether a repository or key is a URL (which BuildKit can fetch too)
-/// rather than a path on this machine.
-pub fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://")
-}
-
-/// `<repo>/<relative path>`, from a directory or over http(s).
-pub async fn fetch_file(repository: &str, relative: &str) -> Result<Vec<u8>, String> {
-    let repo = repository.trim_end_matches('/');
-    if is_url(repo) {
-        return get(format!("{repo}/{relative}")).await;
-    }
-    let dir = PathBuf::from(repo.strip_prefix("file://").unwrap_or(repo));
-    let path = dir.join(relative);
-    tokio::fs::read(&path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))
-}
-
-/// An http(s) GET, following redirects, trusting the system's certificate
-/// authorities (as the rest of the machine does, a site's own included).
-pub async fn get(url: String) -> Result<Vec<u8>, String> {
-    tokio::task::spawn_blocking(move || {
-        static AGENT: std::sync::OnceLock<ureq::Agent> = std::sync::OnceLock::new();
-        let agent = AGENT.get_or_init(|| {
-            ureq::AgentBuilder::new()
-                .user_agent(concat!("melangec/", env!("CARGO_PKG_VERSION")))
-                .timeout_connect(std::time::Duration::from_secs(20))
-                .timeout_read(std::time::Duration::from_secs(60))
-                .build()
-        });
-        let response = agent.get(&url).call().map_err(|e| match e {
-            ureq::Error::Status(code, r) => format!("{url}: {code} {}", r.status_text()),
-            // ureq names the URL itself.
-            ureq::Error::Transport(t) => t.to_string(),
-        })?;
-        let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut response.into_reader(), &mut body)
-            .map_err(|e| format!("{url}: {e}"))?;
-        Ok(body)
-    })
-    .await
-    .map_err(|e| e.to_string())?
+pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, Error> {
+    fetch::file(repository, &format!("{arch}/APKINDEX.tar.gz")).await
 }
 
 /// Checks the index's signature with a key from `keyring` (public key files
 /// named as the signature entry names them) and reads its records.
-pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Index, String> {
+pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Index, Error> {
+    let fail = |reason: String| Error::Index {
+        repository: repository.to_owned(),
+        reason,
+    };
     // Only the signature member is decompressed here; the index's own
     // members are read once, below.
-    let (sig_member, sig_content) =
-        read::first_member(bytes).map_err(|e| format!("{repository}: {e}"))?;
+    let (sig_member, sig_content) = read::first_member(bytes).map_err(|e| fail(e.to_string()))?;
     let signatures = read::tar_files(&sig_content);
     let signed = &bytes[sig_member.len()..];
     let mut tried = Vec::new();
@@ -89,11 +48,18 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             tried.push(key_name.to_owned());
             continue;
         };
-        let pem = std::fs::read_to_string(key_path)
-            .map_err(|e| format!("cannot read key {}: {e}", key_path.display()))?;
-        let key = RsaPublicKey::from_public_key_pem(&pem)
-            .map_err(|e| format!("{} is not an RSA public key: {e}", key_path.display()))?;
-        let sig = Signature::try_from(signature.as_slice()).map_err(|e| e.to_string())?;
+        let pem = std::fs::read_to_string(key_path).map_err(|source| Error::Read {
+            path: key_path.clone(),
+            source,
+        })?;
+        let key = RsaPublicKey::from_public_key_pem(&pem).map_err(|e| {
+            fail(format!(
+                "{} is not an RSA public key: {e}",
+                key_path.display()
+            ))
+        })?;
+        let sig = Signature::try_from(signature.as_slice())
+            .map_err(|e| fail(format!("the signature by {key_name} is malformed: {e}")))?;
         let ok = match alg {
             "RSA256" => VerifyingKey::<Sha256>::new(key)
                 .verify(signed, &sig)
@@ -102,25 +68,25 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             _ => false,
         };
         if !ok {
-            return Err(format!(
-                "{repository}: the index signature by {key_name} does not verify"
-            ));
+            return Err(fail(format!(
+                "the index signature by {key_name} does not verify"
+            )));
         }
-        let packages = read::index(signed).map_err(|e| format!("{repository}: {e}"))?;
+        let packages = read::index(signed).map_err(|e| fail(e.to_string()))?;
         return Ok(Index {
             repository: repository.to_owned(),
             packages,
             signed_by: key_name.to_owned(),
         });
     }
-    Err(format!(
-        "{repository}: the index is not signed by any key in the keyring{}",
+    Err(fail(format!(
+        "the index is not signed by any key in the keyring{}",
         if tried.is_empty() {
             String::new()
         } else {
             format!(" (signed by {})", tried.join(", "))
         }
-    ))
+    )))
 }
 
 fn file_name(p: &Path) -> String {
@@ -158,7 +124,7 @@ mod tests {
         let index = verify(&repo, &fetched, std::slice::from_ref(&public)).unwrap();
         assert_eq!(index.packages[0].name, "busybox");
         assert_eq!(index.signed_by, "repo.rsa.pub");
-        let err = verify(&repo, &fetched, &[other]).err().unwrap();
+        let err = verify(&repo, &fetched, &[other]).err().unwrap().to_string();
         assert!(err.contains("not signed by any key"), "{err}");
         let mut tampered = fetched.clone();
         let last = tampered.len() - 9;

@@ -1,5 +1,6 @@
 //! Alpine package versions: `1.2.3a_rc1_p2-r4`, compared token by token as
-//! apk-tools compares them.
+//! apk-tools compares them. Our own code, since resolution must choose
+//! exactly what apk would: no crate implements apk's order.
 
 use std::cmp::Ordering;
 

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use melangec::repo::{index, resolve};
+use melangec::environment::{index, lockfile, resolve};
 
 fn repo() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/test-repo");
@@ -61,7 +61,7 @@ fn lock_writes_the_same_pinned_list_every_time() {
         texts.push(std::fs::read_to_string(&lock).unwrap());
     }
     assert_eq!(texts[0], texts[1]);
-    let locks = melangec::repo::lock::parse(&texts[0]).unwrap();
+    let locks = lockfile::parse(Path::new("0.lock.yaml"), &texts[0]).unwrap();
     let names: Vec<&str> = locks[0].packages.iter().map(|p| p.name.as_str()).collect();
     for name in ["base-files", "busybox", "ca-certificates-bundle", "libc6"] {
         assert!(names.contains(&name), "{name}: {names:?}");

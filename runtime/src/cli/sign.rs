@@ -1,0 +1,33 @@
+//! `melangec sign`: (re)sign packages or indexes in place.
+
+use std::path::PathBuf;
+
+use melangec::apk::key::Key;
+use melangec::apk::sign::resign;
+use melangec::atomic::write as write_atomic;
+use melangec::recipe::source_date_epoch;
+
+use super::Failure;
+
+#[derive(clap::Args)]
+pub struct SignArgs {
+    /// Private key (PKCS#1 or PKCS#8 PEM); signs as .SIGN.RSA256.<key file>.pub.
+    #[arg(long, default_value = "melange.rsa")]
+    signing_key: PathBuf,
+    /// Packages (.apk) or indexes (APKINDEX.tar.gz) to sign in place.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+}
+
+pub fn run(args: SignArgs) -> Result<(), Failure> {
+    let key = Key::load(&args.signing_key).map_err(Failure::message)?;
+    let epoch = source_date_epoch().map_err(Failure::message)?;
+    for f in &args.files {
+        let bytes = std::fs::read(f)
+            .map_err(|e| Failure::Message(format!("cannot read {}: {e}", f.display())))?;
+        let signed = resign(&bytes, &key, epoch).map_err(|e| format!("{}: {e}", f.display()))?;
+        write_atomic(f, &signed, 0o644).map_err(Failure::message)?;
+        eprintln!("signed {}", f.display());
+    }
+    Ok(())
+}

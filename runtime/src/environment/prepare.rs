@@ -1,0 +1,253 @@
+//! The environment stage: for `build`, the locked packages (from the lock
+//! when it still fits the recipe, else resolved, and a stale lock
+//! refreshed), pinned in the definition when BuildKit can fetch them, else
+//! assembled here; for `compile`, the pinned environment from the lock and
+//! the package cache alone, with nothing downloaded or rewritten.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use melangec_compiler::ir::Build;
+use melangec_compiler::{Code, Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
+
+use super::lock::{self, ArchLock, Locked};
+use super::resolve::Unresolved;
+use super::{
+    cache, constraint, lockfile, pinned, rootfs, Environment, Error, Extra, Network, Wanted,
+};
+use crate::atomic::write as write_atomic;
+use crate::console::Console;
+
+/// The lock a build or compile uses: `--lock`, or the one beside the recipe
+/// when it exists.
+#[derive(Clone, Debug)]
+pub struct LockFile {
+    pub path: PathBuf,
+    /// Named on the command line: then it must exist.
+    pub explicit: bool,
+}
+
+impl LockFile {
+    pub fn new(recipe: &Path, given: Option<&Path>) -> LockFile {
+        match given {
+            Some(p) => LockFile {
+                path: p.to_path_buf(),
+                explicit: true,
+            },
+            None => LockFile {
+                path: lockfile::default_path(recipe),
+                explicit: false,
+            },
+        }
+    }
+
+    /// Whether there is a lock to use.
+    pub fn in_use(&self) -> bool {
+        self.explicit || self.path.exists()
+    }
+
+    /// Its entries, or `None` when the default lock is absent.
+    pub fn read(&self) -> Result<Option<Vec<ArchLock>>, Error> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => lockfile::parse(&self.path, &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.explicit => Ok(None),
+            Err(source) => Err(Error::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
+/// Resolves one architecture's environment; a package that cannot be
+/// resolved is pointed out at its recipe line.
+pub async fn resolve(wanted: &Wanted, file: &SourceFile, build: &Build) -> Result<ArchLock, Error> {
+    match lock::lock(&wanted.request(), &cache::root()).await {
+        Err(Error::Unsatisfiable { why, .. }) => Err(unresolved(file, build, why)),
+        other => other,
+    }
+}
+
+/// The locked packages for `build`'s architecture: from the lock when it
+/// covers what is asked for now, else resolved afresh and, if there is a
+/// lock, written back into it, as Cargo refreshes Cargo.lock. Returns them
+/// and the lock file in use, if any.
+async fn locked(
+    lock: &LockFile,
+    file: &SourceFile,
+    build: &Build,
+    wanted: &Wanted,
+    console: &Console,
+) -> Result<(Vec<Locked>, Option<PathBuf>), Error> {
+    let arch = build.arch.apk();
+    let mut locks = lock.read()?;
+    if let Some(found) = locks.as_ref().and_then(|ls| matching(ls, wanted)) {
+        return Ok((found.packages.clone(), Some(lock.path.clone())));
+    }
+    if wanted.repositories.is_empty() {
+        return Err(Error::NoRepositories);
+    }
+    let fresh = resolve(wanted, file, build).await?;
+    let packages = fresh.packages.clone();
+    let Some(ls) = locks.as_mut() else {
+        return Ok((packages, None));
+    };
+    ls.retain(|l| l.arch != arch);
+    ls.push(fresh);
+    ls.sort_by(|a, b| a.arch.cmp(&b.arch));
+    write_atomic(&lock.path, lockfile::render(ls).as_bytes(), 0o644)
+        .map_err(|e| Error::write(&lock.path, e))?;
+    console.line(format_args!(
+        "refreshed {} for {arch}: the environment asks for other packages",
+        lock.path.display()
+    ));
+    Ok((packages, Some(lock.path.clone())))
+}
+
+/// The entry for what is asked for now, if the lock has one.
+fn matching<'a>(locks: &'a [ArchLock], wanted: &Wanted) -> Option<&'a ArchLock> {
+    locks
+        .iter()
+        .find(|l| l.arch == wanted.arch && l.requested == wanted.requested)
+}
+
+/// A resolution failure, pointed at the recipe line that asked for the
+/// package (or for the package that needed it) when the recipe lists it.
+pub fn unresolved(file: &SourceFile, build: &Build, u: Unresolved) -> Error {
+    let arch = build.arch.apk();
+    let name_of = |c: &str| constraint::name_of(c).to_owned();
+    let asked = match &u.required_by {
+        None => name_of(&u.constraint),
+        // `name-version-rN`: the package name is what the recipe lists.
+        Some(by) => build
+            .environment_spans
+            .iter()
+            .map(|(n, _)| n.clone())
+            .find(|n| {
+                by.strip_prefix(n.as_str())
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .unwrap_or_default(),
+    };
+    match build
+        .environment_spans
+        .iter()
+        .find(|(n, _)| name_of(n) == asked)
+    {
+        Some((_, span)) => {
+            let label = match &u.required_by {
+                None => format!("{}: {}", u.constraint, u.why),
+                Some(by) => format!("{by} needs {}: {}", u.constraint, u.why),
+            };
+            Error::Unresolved(Diagnostics(vec![Diagnostic::new(
+                Code::Environment,
+                file,
+                *span,
+                format!("cannot resolve the {arch} build environment"),
+            )
+            .with_label(label)
+            .with_help("check the name and the repositories (--repository-append) and keys (--keyring-append)")]))
+        }
+        None => Error::Unsatisfiable {
+            arch: arch.to_owned(),
+            why: u,
+        },
+    }
+}
+
+/// The environment for `build`: pinned when a lock is in use and every
+/// package can be fetched by BuildKit, otherwise assembled here.
+pub async fn prepare(
+    lock: &LockFile,
+    extra: &Extra,
+    file: &SourceFile,
+    build: &Build,
+    console: &Console,
+) -> Result<Environment, Error> {
+    let started = Instant::now();
+    let cache = cache::root();
+    let wanted = Wanted::new(build, extra, &cache, Network::Allowed).await?;
+    let (locked, lock_file) = locked(lock, file, build, &wanted, console).await?;
+    if let Some(lock_file) = &lock_file {
+        match pinned::fetchable(&locked) {
+            Ok(()) => {
+                let env = pinned::pin(&cache, &locked, &wanted.setup(), Network::Allowed).await?;
+                console.line(format_args!(
+                    "environment: {} packages pinned by {} in {:.2}s",
+                    locked.len(),
+                    lock_file.display(),
+                    started.elapsed().as_secs_f64()
+                ));
+                return Ok(Environment::Pinned(env));
+            }
+            Err(e) => console.note(format_args!(
+                "{e}; the environment is assembled here instead"
+            )),
+        }
+    }
+    let dir = rootfs::assemble(&cache, &locked, &wanted.setup()).await?;
+    console.line(format_args!(
+        "environment: {} packages in {:.2}s ({})",
+        locked.len(),
+        started.elapsed().as_secs_f64(),
+        dir.display()
+    ));
+    Ok(Environment::Dir(dir))
+}
+
+/// The environment `compile` pins from a lock: the lock must fit the recipe
+/// (else run `melangec lock`), and the keys and the packages' database must
+/// be in the package cache, since compiling downloads nothing.
+pub async fn pinned_offline(
+    lock: &LockFile,
+    extra: &Extra,
+    build: &Build,
+) -> Result<PinnedEnvironment, Error> {
+    let cache = cache::root();
+    let wanted = Wanted::new(build, extra, &cache, Network::Offline).await?;
+    let locks = lock.read()?.unwrap_or_default();
+    let found = matching(&locks, &wanted).ok_or_else(|| Error::StaleLock {
+        path: lock.path.clone(),
+        arch: wanted.arch.to_owned(),
+    })?;
+    pinned::pin(&cache, &found.packages, &wanted.setup(), Network::Offline).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use melangec_compiler::{build_ir, Arch, Options, PipelineLibrary};
+
+    /// A package the repositories lack, needed by one the recipe lists: the
+    /// diagnostic points at the recipe's line for that one.
+    #[test]
+    fn an_unresolved_dependency_renders_as_pinned() {
+        let file = SourceFile::new(
+            "unresolved.yaml",
+            "package:\n  name: unresolved\n  version: 1.0.0\n\nenvironment:\n  contents:\n    packages:\n      - busybox\n      - build-base\n\npipeline:\n  - runs: make\n",
+        );
+        let build = build_ir(
+            &file,
+            &Options::new(Arch::X86_64),
+            &PipelineLibrary::builtin(),
+        )
+        .unwrap();
+        let u = Unresolved {
+            constraint: "so:libfoo.so.1".into(),
+            required_by: Some("build-base-1-r0".into()),
+            why: "no such package".into(),
+        };
+        let Error::Unresolved(diags) = unresolved(&file, &build, u) else {
+            panic!("not a diagnostic");
+        };
+        let handler =
+            miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+                .with_width(100);
+        let mut rendered = String::new();
+        handler.render_report(&mut rendered, &diags.0[0]).unwrap();
+        insta::with_settings!({snapshot_path => "../../../golden/errors", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!("environment", rendered);
+        });
+    }
+}

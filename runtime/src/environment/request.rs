@@ -1,0 +1,88 @@
+//! What an environment asks for: the recipe's repositories, keyring and
+//! packages plus those given on the command line, and the account files
+//! the compiler wrote.
+
+use std::path::{Path, PathBuf};
+
+use melangec_compiler::ir::Build;
+
+use super::database::Setup;
+use super::lock::{self, Request};
+use super::{keys, Error, Network};
+
+/// Repositories, keys and packages besides the recipe's (melange's
+/// `--repository-append`, `--keyring-append`, `--package-append`).
+#[derive(Clone, Debug, Default)]
+pub struct Extra {
+    pub repositories: Vec<String>,
+    /// Paths or URLs.
+    pub keyring: Vec<String>,
+    pub packages: Vec<String>,
+}
+
+impl Extra {
+    pub fn is_empty(&self) -> bool {
+        self.repositories.is_empty() && self.keyring.is_empty() && self.packages.is_empty()
+    }
+}
+
+pub struct Wanted {
+    pub arch: &'static str,
+    pub repositories: Vec<String>,
+    /// Key files; those given by URL are in the cache.
+    pub keyring: Vec<PathBuf>,
+    pub packages: Vec<String>,
+    /// `packages`, sorted, each once: what `world` records and locks key by.
+    pub requested: Vec<String>,
+    /// `/etc/passwd` and `/etc/group`, unless a package ships them.
+    pub passwd: Vec<String>,
+    pub group: Vec<String>,
+}
+
+impl Wanted {
+    /// The request of `build` with `extra`; keys given by URL are fetched
+    /// into `cache` (or must be there already, offline).
+    pub async fn new(
+        build: &Build,
+        extra: &Extra,
+        cache: &Path,
+        network: Network,
+    ) -> Result<Wanted, Error> {
+        let mut repositories = build.repositories.clone();
+        repositories.extend(extra.repositories.iter().cloned());
+        let mut keyring = Vec::new();
+        for k in build.keyring.iter().chain(&extra.keyring) {
+            keyring.push(keys::key_file(cache, k, network).await?);
+        }
+        let mut packages = build.environment_packages.clone();
+        packages.extend(extra.packages.iter().cloned());
+        Ok(Wanted {
+            arch: build.arch.apk(),
+            repositories,
+            keyring,
+            requested: lock::requested(&packages),
+            packages,
+            passwd: build.passwd.clone(),
+            group: build.group.clone(),
+        })
+    }
+
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            arch: self.arch,
+            repositories: &self.repositories,
+            keyring: &self.keyring,
+            packages: &self.packages,
+        }
+    }
+
+    pub fn setup(&self) -> Setup<'_> {
+        Setup {
+            requested: &self.requested,
+            repositories: &self.repositories,
+            keys: &self.keyring,
+            passwd: &self.passwd,
+            group: &self.group,
+        }
+    }
+}

@@ -6,7 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::llb::{Exec, FileAction, LlbGraph, Mount, State};
-use crate::ir::guest::{CACHE, ENVIRONMENT_LOCAL, SOURCE_LOCAL, WORKSPACE};
+use crate::ir::guest::{CACHE, ENVIRONMENT_LOCAL, OUT, SOURCE_LOCAL, WORKSPACE};
 use crate::ir::{Build, ExecStep, NativeSource, GIT_SOURCE_DIR};
 use crate::options::PinnedEnvironment;
 
@@ -17,130 +17,30 @@ const ROOT: &str = "/";
 pub fn lower(build: &Build) -> (LlbGraph, State) {
     let mut g = LlbGraph::new(build.arch);
     let timestamp = Some(build.source_date_epoch as i64 * 1_000_000_000);
-
-    let session = |attrs: &mut BTreeMap<String, String>| {
-        if let Some(id) = &build.local_session {
-            attrs.insert("local.session".to_owned(), id.clone());
-        }
-    };
     let mut rootfs = match &build.pinned_environment {
         Some(pinned) => install(&mut g, pinned, build.merge, timestamp),
-        None => {
-            let mut attrs = BTreeMap::new();
-            attrs.insert(
-                "local.sharedkeyhint".to_owned(),
-                ENVIRONMENT_LOCAL.to_owned(),
-            );
-            session(&mut attrs);
-            let environment = g.local(ENVIRONMENT_LOCAL, attrs, "build environment");
-            g.describe(
-                environment,
-                "melangec.environment.packages",
-                build.environment_packages.join("\n"),
-            );
-            // A local source's cache key changes with every session; a copy
-            // of it is keyed by content, so steps that run on the copy stay
-            // cached from one build to the next.
-            g.file(
-                None,
-                vec![FileAction::Copy {
-                    from: environment,
-                    src: "/".into(),
-                    dest: "/".into(),
-                    contents_only: true,
-                    create_dest_path: true,
-                }],
-                "copy the build environment",
-                None,
-            )
-        }
+        None => environment_local(&mut g, build),
     };
-
-    let mut attrs = BTreeMap::new();
-    if !build.source_excludes.is_empty() {
-        attrs.insert(
-            "local.excludepatterns".to_owned(),
-            json_strings(&build.source_excludes),
-        );
-    }
-    attrs.insert("local.sharedkeyhint".to_owned(), SOURCE_LOCAL.to_owned());
-    session(&mut attrs);
-    let source = g.local(SOURCE_LOCAL, attrs, "source files");
-
-    let main = &build.packages[0].name;
-    let mut workspace = g.file(
-        None,
-        vec![
-            FileAction::Copy {
-                from: source,
-                src: "/".into(),
-                dest: "/".into(),
-                contents_only: true,
-                create_dest_path: true,
-            },
-            FileAction::Mkdir {
-                path: format!("/melange-out/{main}"),
-                mode: 0o755,
-                parents: true,
-                timestamp,
-            },
-        ],
-        &format!("{main}: populate {WORKSPACE}"),
-        None,
-    );
-
+    let mut workspace = populate(&mut g, build, timestamp);
     for (i, package) in build.packages.iter().enumerate() {
         if i > 0 {
             workspace = g.file(
                 Some(workspace),
                 vec![FileAction::Mkdir {
-                    path: format!("/melange-out/{}", package.name),
+                    path: format!("/{OUT}/{}", package.name),
                     mode: 0o755,
                     parents: true,
                     timestamp,
                 }],
-                &format!("{}: create melange-out/{}", package.name, package.name),
+                &format!("{}: create {OUT}/{}", package.name, package.name),
                 None,
             );
         }
         for step in &package.steps {
             let mut checkout = None;
             match &step.native {
-                Some(NativeSource::Http {
-                    url,
-                    checksum,
-                    filename,
-                    dir,
-                }) => {
-                    let attrs = BTreeMap::from([
-                        ("http.checksum".to_owned(), checksum.clone()),
-                        ("http.filename".to_owned(), filename.clone()),
-                        // wget leaves a file readable by all; BuildKit's default is 0600.
-                        ("http.perm".to_owned(), "0644".to_owned()),
-                    ]);
-                    let download = g.source(
-                        url.clone(),
-                        attrs,
-                        &format!("{}: download {filename}", package.name),
-                        Some(step.origin),
-                    );
-                    let dest = if dir.is_empty() {
-                        format!("/{filename}")
-                    } else {
-                        format!("/{dir}/{filename}")
-                    };
-                    workspace = g.file(
-                        Some(workspace),
-                        vec![FileAction::Copy {
-                            from: download,
-                            src: format!("/{filename}"),
-                            dest,
-                            contents_only: false,
-                            create_dest_path: true,
-                        }],
-                        &format!("{}: place {filename}", package.name),
-                        Some(step.origin),
-                    );
+                Some(NativeSource::Http { .. }) => {
+                    workspace = download(&mut g, &package.name, step, workspace);
                 }
                 Some(NativeSource::Git { remote, reference }) => {
                     let (identifier, attrs) = git_source(remote, reference);
@@ -162,20 +62,134 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
             workspace = outputs[WORKSPACE];
         }
     }
-
     let result = g.file(
         None,
         vec![FileAction::Copy {
             from: workspace,
-            src: "/melange-out".into(),
-            dest: "/melange-out".into(),
+            src: format!("/{OUT}"),
+            dest: format!("/{OUT}"),
             contents_only: true,
             create_dest_path: true,
         }],
-        "melange-out",
+        OUT,
         None,
     );
     (g, result)
+}
+
+/// Attributes of the local sources a build's session serves.
+fn local_attrs(build: &Build, name: &str) -> BTreeMap<String, String> {
+    let mut attrs = BTreeMap::new();
+    attrs.insert("local.sharedkeyhint".to_owned(), name.to_owned());
+    if let Some(id) = &build.local_session {
+        attrs.insert("local.session".to_owned(), id.clone());
+    }
+    attrs
+}
+
+/// The environment as the client serves it, copied once so that it is
+/// keyed by content: a local source's cache key changes with every session,
+/// and steps that run on the copy stay cached from one build to the next.
+fn environment_local(g: &mut LlbGraph, build: &Build) -> State {
+    let environment = g.local(
+        ENVIRONMENT_LOCAL,
+        local_attrs(build, ENVIRONMENT_LOCAL),
+        "build environment",
+    );
+    g.describe(
+        environment,
+        "melangec.environment.packages",
+        build.environment_packages.join("\n"),
+    );
+    g.file(
+        None,
+        vec![FileAction::Copy {
+            from: environment,
+            src: "/".into(),
+            dest: "/".into(),
+            contents_only: true,
+            create_dest_path: true,
+        }],
+        "copy the build environment",
+        None,
+    )
+}
+
+/// The workspace: the source directory, and the main package's output
+/// directory.
+fn populate(g: &mut LlbGraph, build: &Build, timestamp: Option<i64>) -> State {
+    let mut attrs = local_attrs(build, SOURCE_LOCAL);
+    if !build.source_excludes.is_empty() {
+        attrs.insert(
+            "local.excludepatterns".to_owned(),
+            json_strings(&build.source_excludes),
+        );
+    }
+    let source = g.local(SOURCE_LOCAL, attrs, "source files");
+    let main = &build.packages[0].name;
+    g.file(
+        None,
+        vec![
+            FileAction::Copy {
+                from: source,
+                src: "/".into(),
+                dest: "/".into(),
+                contents_only: true,
+                create_dest_path: true,
+            },
+            FileAction::Mkdir {
+                path: format!("/{OUT}/{main}"),
+                mode: 0o755,
+                parents: true,
+                timestamp,
+            },
+        ],
+        &format!("{main}: populate {WORKSPACE}"),
+        None,
+    )
+}
+
+/// A step's native download: fetched and checked by the daemon, then put
+/// where the step's own script would have left it.
+fn download(g: &mut LlbGraph, package: &str, step: &ExecStep, workspace: State) -> State {
+    let Some(NativeSource::Http {
+        url,
+        checksum,
+        filename,
+        dir,
+    }) = &step.native
+    else {
+        return workspace;
+    };
+    let attrs = BTreeMap::from([
+        ("http.checksum".to_owned(), checksum.clone()),
+        ("http.filename".to_owned(), filename.clone()),
+        // wget leaves a file readable by all; BuildKit's default is 0600.
+        ("http.perm".to_owned(), "0644".to_owned()),
+    ]);
+    let fetched = g.source(
+        url.clone(),
+        attrs,
+        &format!("{package}: download {filename}"),
+        Some(step.origin),
+    );
+    let dest = if dir.is_empty() {
+        format!("/{filename}")
+    } else {
+        format!("/{dir}/{filename}")
+    };
+    g.file(
+        Some(workspace),
+        vec![FileAction::Copy {
+            from: fetched,
+            src: format!("/{filename}"),
+            dest,
+            contents_only: false,
+            create_dest_path: true,
+        }],
+        &format!("{package}: place {filename}"),
+        Some(step.origin),
+    )
 }
 
 /// The pinned environment: each package fetched by URL and checked by its

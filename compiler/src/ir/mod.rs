@@ -17,6 +17,8 @@ pub mod guest {
     pub const WORKSPACE: &str = "/home/build";
     /// Where each package's files are made: `<OUTDIR>/<package>`.
     pub const OUTDIR: &str = "/home/build/melange-out";
+    /// `OUTDIR`'s name in the workspace, and in the export.
+    pub const OUT: &str = "melange-out";
     /// The cache mount shared by every build on a daemon.
     pub const CACHE: &str = "/var/cache/melange";
     /// PATH every step gets, replacing any PATH from the recipe environment.

@@ -28,7 +28,7 @@ pub struct Daemon {
 #[derive(Debug, thiserror::Error)]
 #[error("cannot reach BuildKit at {}: {}", .tried.iter().map(|(a, why)| format!("{a} ({why})")).collect::<Vec<_>>().join(" or "), if *.explicit { "check the address, or start the daemon it names" } else { "start buildkitd or Docker, or pass --buildkit-addr (or set BUILDKIT_HOST)" })]
 pub struct ConnectError {
-    pub tried: Vec<(Addr, String)>,
+    pub tried: Vec<(Addr, PingError)>,
     /// The address was given, rather than found.
     pub explicit: bool,
 }
@@ -57,16 +57,27 @@ pub async fn connect(candidates: &Candidates) -> Result<Daemon, ConnectError> {
     })
 }
 
-async fn ping(addr: &Addr) -> Result<Daemon, String> {
+/// Why one address did not answer.
+#[derive(Debug, thiserror::Error)]
+pub enum PingError {
+    #[error("{0}")]
+    Connect(std::io::Error),
+    #[error("{}", .0.message())]
+    Refused(tonic::Status),
+    #[error("no answer")]
+    Timeout,
+}
+
+async fn ping(addr: &Addr) -> Result<Daemon, PingError> {
     let answer = async {
         let channel = channel(addr, CONNECT_TIMEOUT)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(PingError::Connect)?;
         let mut client = ControlClient::new(channel.clone());
         let workers = client
             .list_workers(ListWorkersRequest::default())
             .await
-            .map_err(|s| s.message().to_owned())?
+            .map_err(PingError::Refused)?
             .into_inner();
         let mut version = workers
             .record
@@ -89,11 +100,11 @@ async fn ping(addr: &Addr) -> Result<Daemon, String> {
             }
             Err(_) => false,
         };
-        Ok::<_, String>((channel, version, has_info))
+        Ok::<_, PingError>((channel, version, has_info))
     };
     let (channel, version, has_info) = tokio::time::timeout(CONNECT_TIMEOUT, answer)
         .await
-        .map_err(|_| "no answer".to_owned())??;
+        .map_err(|_| PingError::Timeout)??;
     let caps = caps_for(version.as_deref(), has_info);
     Ok(Daemon {
         addr: addr.clone(),

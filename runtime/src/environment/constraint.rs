@@ -20,6 +20,14 @@ pub enum Op {
     LtFuzzy,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConstraintError {
+    #[error("{0:?} names no package")]
+    NoName(String),
+    #[error("{constraint:?}: {version:?} is not a valid version")]
+    Version { constraint: String, version: String },
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Constraint {
     pub name: String,
@@ -39,7 +47,7 @@ pub fn name_of(s: &str) -> &str {
 }
 
 impl Constraint {
-    pub fn parse(s: &str) -> Result<Constraint, String> {
+    pub fn parse(s: &str) -> Result<Constraint, ConstraintError> {
         let s = s.trim();
         let (conflict, rest) = match s.strip_prefix('!') {
             Some(r) => (true, r),
@@ -52,7 +60,7 @@ impl Constraint {
             None => (name_tag, ""),
         };
         if name.is_empty() {
-            return Err(format!("{s:?} names no package"));
+            return Err(ConstraintError::NoName(s.to_owned()));
         }
         let (op, version) = [
             (">=", Op::Ge),
@@ -69,7 +77,10 @@ impl Constraint {
         .find_map(|(p, op)| rest.strip_prefix(p).map(|v| (op, v)))
         .unwrap_or((Op::Any, rest));
         if op != Op::Any && !version::is_valid(version) {
-            return Err(format!("{s:?}: {version:?} is not a valid version"));
+            return Err(ConstraintError::Version {
+                constraint: s.to_owned(),
+                version: version.to_owned(),
+            });
         }
         Ok(Constraint {
             name: name.to_owned(),

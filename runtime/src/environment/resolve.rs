@@ -82,10 +82,10 @@ pub fn resolve(available: &[Info], requests: &[String]) -> Result<Vec<Info>, Unr
         requests.iter().map(|r| (r.clone(), None)).collect();
     let mut conflicts = Vec::new();
     while let Some((text, by)) = queue.pop_front() {
-        let c = Constraint::parse(&text).map_err(|why| Unresolved {
+        let c = Constraint::parse(&text).map_err(|e| Unresolved {
             constraint: text.clone(),
             required_by: by.clone(),
-            why,
+            why: e.to_string(),
         })?;
         if c.conflict {
             conflicts.push((c, text, by));

@@ -9,7 +9,7 @@ mod package;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use melangec_compiler::ir::guest::{ENVIRONMENT_LOCAL, SOURCE_LOCAL};
+use melangec_compiler::ir::guest::{ENVIRONMENT_LOCAL, OUT, SOURCE_LOCAL};
 use melangec_compiler::{compile, Arch, Diagnostics};
 use tokio::sync::mpsc;
 
@@ -248,10 +248,10 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
         Ok(()) => {}
     }
 
-    let melange_out = arch_dir.join("melange-out");
+    let melange_out = arch_dir.join(OUT);
     let written = package::package(
         package::Job {
-            tree: partial.join("melange-out"),
+            tree: partial.join(OUT),
             target: melange_out.clone(),
             metas: compiled.build.metadata.clone(),
             arch: options.arch.apk().to_owned(),

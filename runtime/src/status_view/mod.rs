@@ -2,14 +2,20 @@
 //! does: `#N name`, timed log lines, `#N CACHED` / `DONE` / `ERROR`. Vertex
 //! names are the recipe's step names (the compiler's `llb.customname`).
 //! Also works out, after a failure, which step failed, where it is in the
-//! recipe, its exit code and its last lines of output.
+//! recipe, its exit code and its last lines of output. The live terminal
+//! view is in `tty`; both keep the same record of steps and their output.
+
+mod tty;
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 use std::io::{self, Write};
 
+use indicatif::ProgressDrawTarget;
 use melangec_proto::moby::buildkit::v1::StatusResponse;
 use melangec_proto::pb;
+
+use tty::TtyView;
 
 /// How much of a step's output a failure report quotes.
 const LAST_LINES: usize = 20;
@@ -47,14 +53,48 @@ struct Vertex {
     finished_printed: bool,
 }
 
+/// Where updates go: lines written to the caller's stream (plain, json), or
+/// a live view that owns the terminal.
+enum View {
+    Plain,
+    Json,
+    Tty(TtyView),
+}
+
+/// How a finished step ended.
+enum Verdict<'a> {
+    Cached,
+    /// Stopped because another step failed or the build was interrupted.
+    Canceled,
+    Failed(&'a str),
+    /// Ran for this many seconds.
+    Done(f64),
+}
+
+impl Verdict<'_> {
+    fn of(v: &Vertex, completed: f64) -> Verdict<'_> {
+        if v.cached {
+            Verdict::Cached
+        } else if v.error.ends_with("context canceled") {
+            Verdict::Canceled
+        } else if !v.error.is_empty() {
+            Verdict::Failed(&v.error)
+        } else {
+            Verdict::Done(completed - v.started.unwrap_or(completed))
+        }
+    }
+}
+
 pub struct Progress {
-    mode: Mode,
+    view: View,
     vertices: HashMap<String, Vertex>,
     next_number: usize,
     /// Op digest -> (file, 1-based line) from the definition's source map.
     locations: BTreeMap<String, (String, u32)>,
     ran: usize,
     cached: usize,
+    /// Steps finished in any way, for the tty header.
+    finished: usize,
 }
 
 fn seconds(t: &Option<prost_types::Timestamp>) -> Option<f64> {
@@ -63,12 +103,27 @@ fn seconds(t: &Option<prost_types::Timestamp>) -> Option<f64> {
 }
 
 impl Progress {
+    /// Progress in `mode`. Tty (and auto) draw live on stderr when it is a
+    /// terminal that can show it; otherwise (a pipe, a file, `TERM=dumb`)
+    /// the output is plain, since indicatif would show nothing at all.
+    /// In tty mode the `out` of `update` and `finish` is not written to.
     pub fn new(mode: Mode, definition: &pb::Definition) -> Progress {
-        let mode = match mode {
-            Mode::Auto if io::IsTerminal::is_terminal(&io::stderr()) => Mode::Tty,
-            Mode::Auto => Mode::Plain,
-            m => m,
+        let view = match mode {
+            Mode::Plain => View::Plain,
+            Mode::Json => View::Json,
+            Mode::Auto | Mode::Tty => {
+                let target = ProgressDrawTarget::stderr_with_hz(tty::REFRESH_HZ);
+                if target.is_hidden() {
+                    View::Plain
+                } else {
+                    View::Tty(TtyView::new(target, Some(tty::TICK)))
+                }
+            }
         };
+        Progress::with_view(view, definition)
+    }
+
+    fn with_view(view: View, definition: &pb::Definition) -> Progress {
         let mut locations = BTreeMap::new();
         if let Some(source) = &definition.source {
             for (digest, locs) in &source.locations {
@@ -89,17 +144,18 @@ impl Progress {
             }
         }
         Progress {
-            mode,
+            view,
             vertices: HashMap::new(),
             next_number: 1,
             locations,
             ran: 0,
             cached: 0,
+            finished: 0,
         }
     }
 
     pub fn update(&mut self, status: &StatusResponse, out: &mut dyn Write) -> io::Result<()> {
-        if self.mode == Mode::Json {
+        if let View::Json = self.view {
             writeln!(out, "{}", json(status))?;
         }
         for v in &status.vertexes {
@@ -109,36 +165,35 @@ impl Progress {
             entry.error = v.error.clone();
             entry.started = seconds(&v.started).or(entry.started);
             entry.completed = seconds(&v.completed);
-            if self.mode == Mode::Json {
+            if let View::Json = self.view {
                 continue;
             }
             let started = entry.started.is_some() || entry.completed.is_some();
             if started && entry.number.is_none() {
-                entry.number = Some(self.next_number);
+                let n = self.next_number;
+                entry.number = Some(n);
                 self.next_number += 1;
-                writeln!(out, "#{} {}", entry.number.unwrap_or(0), entry.name)?;
+                match &mut self.view {
+                    View::Plain => writeln!(out, "#{n} {}", entry.name)?,
+                    // A step that is already over never goes live.
+                    View::Tty(view) if entry.completed.is_none() => view.started(n, &entry.name),
+                    _ => {}
+                }
             }
             if let (Some(done), false) = (entry.completed, entry.finished_printed) {
                 entry.finished_printed = true;
+                self.finished += 1;
                 let n = entry.number.unwrap_or(0);
-                if entry.cached {
-                    self.cached += 1;
-                    writeln!(out, "#{n} CACHED")?;
-                } else if entry.error.ends_with("context canceled") {
-                    writeln!(out, "#{n} CANCELED")?;
-                } else if !entry.error.is_empty() {
-                    // The message quotes the whole script; the exit code says
-                    // what matters.
-                    match exit_code(&entry.error) {
-                        Some(code) if entry.error.contains('\n') => {
-                            writeln!(out, "#{n} ERROR: exit code: {code}")?
-                        }
-                        _ => writeln!(out, "#{n} ERROR: {}", entry.error)?,
-                    }
-                } else {
-                    self.ran += 1;
-                    let took = done - entry.started.unwrap_or(done);
-                    writeln!(out, "#{n} DONE {took:.1}s")?;
+                let verdict = Verdict::of(entry, done);
+                match verdict {
+                    Verdict::Cached => self.cached += 1,
+                    Verdict::Done(_) => self.ran += 1,
+                    _ => {}
+                }
+                match &mut self.view {
+                    View::Plain => writeln!(out, "#{n} {}", plain_verdict(&verdict))?,
+                    View::Tty(view) => view.finished(n, &entry.name, &verdict)?,
+                    View::Json => {}
                 }
             }
         }
@@ -148,15 +203,33 @@ impl Progress {
             while let Some(nl) = entry.partial.iter().position(|b| *b == b'\n') {
                 let line: Vec<u8> = entry.partial.drain(..=nl).collect();
                 let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
-                if self.mode != Mode::Json {
-                    let at = seconds(&log.timestamp).unwrap_or(0.0) - entry.started.unwrap_or(0.0);
-                    writeln!(out, "#{} {} {text}", entry.number.unwrap_or(0), elapsed(at))?;
+                let n = entry.number.unwrap_or(0);
+                match &mut self.view {
+                    View::Plain => {
+                        let at =
+                            seconds(&log.timestamp).unwrap_or(0.0) - entry.started.unwrap_or(0.0);
+                        writeln!(out, "#{n} {} {text}", elapsed(at))?;
+                    }
+                    View::Tty(view) => view.log(n, &text),
+                    View::Json => {}
                 }
                 entry.last.push_back(text);
                 if entry.last.len() > LAST_LINES {
                     entry.last.pop_front();
                 }
             }
+            // A progress meter redraws one line with `\r` and ends it only
+            // when done; the live view shows it as it goes. Other partial
+            // lines are only where BuildKit cut the stream, so they wait.
+            if let (View::Tty(view), true) = (&mut self.view, entry.partial.contains(&b'\r')) {
+                view.log(
+                    entry.number.unwrap_or(0),
+                    &String::from_utf8_lossy(&entry.partial),
+                );
+            }
+        }
+        if let View::Tty(view) = &mut self.view {
+            view.counts(self.finished, self.vertices.len());
         }
         Ok(())
     }
@@ -167,16 +240,18 @@ impl Progress {
             if !entry.partial.is_empty() {
                 let text = String::from_utf8_lossy(&entry.partial).into_owned();
                 entry.partial.clear();
-                if self.mode != Mode::Json {
+                if let View::Plain = self.view {
                     writeln!(out, "#{} {text}", entry.number.unwrap_or(0))?;
                 }
                 entry.last.push_back(text);
             }
         }
-        if self.mode != Mode::Json {
-            writeln!(out, "{} steps run, {} cached", self.ran, self.cached)?;
+        let summary = format!("{} steps run, {} cached", self.ran, self.cached);
+        match &mut self.view {
+            View::Plain => writeln!(out, "{summary}"),
+            View::Tty(view) => view.finish(&summary),
+            View::Json => Ok(()),
         }
-        Ok(())
     }
 
     /// The failed step, from the vertex that completed with an error.
@@ -196,6 +271,21 @@ impl Progress {
             last_lines: vertex.last.iter().cloned().collect(),
             error: vertex.error.clone(),
         })
+    }
+}
+
+/// A finished step's outcome as buildctl's plain view writes it after `#N `.
+fn plain_verdict(verdict: &Verdict) -> String {
+    match verdict {
+        Verdict::Cached => "CACHED".to_owned(),
+        Verdict::Canceled => "CANCELED".to_owned(),
+        // The message quotes the whole script; the exit code says what
+        // matters.
+        Verdict::Failed(message) => match exit_code(message) {
+            Some(code) if message.contains('\n') => format!("ERROR: exit code: {code}"),
+            _ => format!("ERROR: {message}"),
+        },
+        Verdict::Done(took) => format!("DONE {took:.1}s"),
     }
 }
 
@@ -431,6 +521,205 @@ mod tests {
             shown.starts_with("step `hello: make` failed with exit code 2 (hello.yaml:17)"),
             "{shown}"
         );
+    }
+
+    /// The screen with the live elapsed times (header, running steps) masked:
+    /// they come from the wall clock.
+    fn screen(term: &indicatif::InMemoryTerm) -> String {
+        let clock = regex::Regex::new(r"(?m)^(\[\+\] Building |=> .*  )\d+\.\ds").unwrap();
+        clock.replace_all(&term.contents(), "${1}T").into_owned()
+    }
+
+    #[test]
+    fn tty_shows_running_steps_live_and_keeps_finished_ones() {
+        let term = indicatif::InMemoryTerm::new(30, 60);
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let view = View::Tty(TtyView::new(target, None));
+        let mut p = Progress::with_view(view, &definition());
+        // The tty view draws on its own terminal, never on `out`.
+        let mut out = Vec::new();
+        let update = |vertexes: Vec<V>, logs: Vec<VertexLog>| StatusResponse {
+            vertexes,
+            logs,
+            ..Default::default()
+        };
+        let v = |d: &str, name: &str, started, completed, cached, error: &str| V {
+            digest: d.into(),
+            name: name.into(),
+            started,
+            completed,
+            cached,
+            error: error.into(),
+            ..Default::default()
+        };
+        let log = |d: &str, msg: &str, at| VertexLog {
+            vertex: d.into(),
+            timestamp: t(at),
+            stream: 1,
+            msg: msg.as_bytes().to_vec(),
+        };
+
+        p.update(
+            &update(
+                vec![
+                    v("sha256:a", "hello: fetch", t(10), t(10), true, ""),
+                    v("sha256:b", "hello: make", t(11), None, false, ""),
+                    v("sha256:c", "hello: test", None, None, false, ""),
+                ],
+                vec![log("sha256:b", "compiling\npart", 12)],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            screen(&term),
+            "=> #1 hello: fetch  CACHED\n\
+             [+] Building T (1/3)\n\
+             => #2 hello: make  T\n   \
+             | compiling"
+        );
+
+        // The live line follows the latest complete line of output.
+        p.update(
+            &update(vec![], vec![log("sha256:b", "ial line\n", 13)]),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            screen(&term),
+            "=> #1 hello: fetch  CACHED\n\
+             [+] Building T (1/3)\n\
+             => #2 hello: make  T\n   \
+             | partial line"
+        );
+
+        p.update(
+            &update(
+                vec![
+                    v("sha256:b", "hello: make", t(11), t(14), false, ""),
+                    v("sha256:c", "hello: test", t(14), None, false, ""),
+                ],
+                vec![],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        assert_eq!(
+            screen(&term),
+            "=> #1 hello: fetch  CACHED\n\
+             => #2 hello: make  DONE 3.0s\n\
+             [+] Building T (2/3)\n\
+             => #3 hello: test  T"
+        );
+
+        let err =
+            "process \"/bin/sh -c set -e\nmake check\" did not complete successfully: exit code: 2";
+        p.update(
+            &update(
+                vec![
+                    v("sha256:c", "hello: test", t(14), t(16), false, err),
+                    v(
+                        "sha256:d",
+                        "hello: strip",
+                        t(16),
+                        t(16),
+                        false,
+                        "context canceled",
+                    ),
+                ],
+                vec![log("sha256:c", "FAIL: one\nFAIL: two", 15)],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        p.finish(&mut out).unwrap();
+        assert_eq!(
+            screen(&term),
+            "=> #1 hello: fetch  CACHED\n\
+             => #2 hello: make  DONE 3.0s\n\
+             => #3 hello: test  ERROR: exit code: 2\n\
+             => #4 hello: strip  CANCELED\n\
+             1 steps run, 1 cached"
+        );
+        assert!(out.is_empty());
+
+        // The failure report reads the same record as in plain mode.
+        let f = p.failure(err).unwrap();
+        assert_eq!(f.step, "hello: test");
+        assert_eq!(f.exit_code, Some(2));
+        assert_eq!(f.last_lines, ["FAIL: one", "FAIL: two"]);
+    }
+
+    #[test]
+    fn tty_notes_steps_still_running_at_the_end() {
+        let term = indicatif::InMemoryTerm::new(10, 60);
+        let target = ProgressDrawTarget::term_like(Box::new(term.clone()));
+        let mut p = Progress::with_view(View::Tty(TtyView::new(target, None)), &definition());
+        let running = StatusResponse {
+            vertexes: vec![V {
+                digest: "sha256:b".into(),
+                name: "hello: make".into(),
+                started: t(11),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        p.update(&running, &mut out).unwrap();
+        assert_eq!(screen(&term), "[+] Building T (0/1)\n=> #1 hello: make  T");
+        // A progress meter shows before its line ends.
+        let meter = |msg: &[u8]| StatusResponse {
+            logs: vec![VertexLog {
+                vertex: "sha256:b".into(),
+                msg: msg.to_vec(),
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        p.update(&meter(b"\r10%\r50%"), &mut out).unwrap();
+        assert_eq!(
+            screen(&term),
+            "[+] Building T (0/1)\n=> #1 hello: make  T\n   | 50%"
+        );
+        p.update(&meter(b"\r100%\n"), &mut out).unwrap();
+        assert_eq!(
+            screen(&term),
+            "[+] Building T (0/1)\n=> #1 hello: make  T\n   | 100%"
+        );
+        // Output wider than the terminal is cut, not wrapped.
+        let long = VertexLog {
+            vertex: "sha256:b".into(),
+            msg: format!("{}\n", "x".repeat(100)).into_bytes(),
+            ..Default::default()
+        };
+        let logs = StatusResponse {
+            logs: vec![long],
+            ..Default::default()
+        };
+        p.update(&logs, &mut out).unwrap();
+        assert_eq!(
+            screen(&term),
+            format!(
+                "[+] Building T (0/1)\n=> #1 hello: make  T\n   | {}",
+                "x".repeat(55)
+            )
+        );
+        p.finish(&mut out).unwrap();
+        assert_eq!(
+            screen(&term),
+            "=> #1 hello: make  UNFINISHED\n0 steps run, 0 cached"
+        );
+    }
+
+    #[test]
+    fn forced_tty_without_a_terminal_is_plain() {
+        // Tests run with stderr captured or piped; if it is a terminal there
+        // is nothing to check.
+        if io::IsTerminal::is_terminal(&io::stderr()) {
+            return;
+        }
+        let p = Progress::new(Mode::Tty, &pb::Definition::default());
+        assert!(matches!(p.view, View::Plain));
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use std::path::PathBuf;
 
 use melangec::environment::Extra;
+use melangec::progress::Mode;
 use melangec::recipe::Sources;
-use melangec::status_view::Mode;
 use melangec_compiler::Arch;
 
 /// `--arch`: an architecture, in APK or OCI spelling.

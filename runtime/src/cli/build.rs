@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use melangec::buildkit::addr::{self, Addr};
 use melangec::buildkit::daemon::Candidates;
 use melangec::cancel::Cancel;
-use melangec::console::Console;
 use melangec::job::{self, EnvironmentSource, Packaging, Request};
+use melangec::progress::Console;
 
 use super::args::{EnvironmentArgs, ProgressArg, RecipeArgs};
 use super::interrupt::Interrupts;

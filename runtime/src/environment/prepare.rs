@@ -16,7 +16,7 @@ use super::{
     cache, constraint, lockfile, pinned, rootfs, Environment, Error, Extra, Network, Wanted,
 };
 use crate::atomic::write as write_atomic;
-use crate::console::Console;
+use crate::progress::Console;
 
 /// The lock a build or compile uses: `--lock`, or the one beside the recipe
 /// when it exists.

@@ -17,11 +17,11 @@ use crate::buildkit::daemon::{self, Candidates, ConnectError};
 use crate::buildkit::session::Offer;
 use crate::buildkit::solve::{self, new_id, Solve, SolveError};
 use crate::cancel::Cancel;
-use crate::console::Console;
 use crate::environment::{self, prepare::LockFile, Environment, Extra};
+use crate::progress::Console;
+use crate::progress::{Failure, Mode, Progress};
 use crate::recipe::{InputError, Sources};
 use crate::scratch::Scratch;
-use crate::status_view::{Failure, Mode, Progress};
 
 /// Where the environment comes from.
 #[derive(Clone, Debug)]
@@ -218,20 +218,20 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
         tx,
     );
     tokio::pin!(solving);
-    let mut stderr = std::io::stderr();
+    let mut out = console.writer();
     let outcome = loop {
         tokio::select! {
             result = &mut solving => break Some(result),
             Some(update) = rx.recv() => {
-                let _ = progress.update(&update, &mut stderr);
+                let _ = progress.update(&update, &mut out);
             }
             () = cancel.cancelled() => break None,
         }
     };
     while let Ok(update) = rx.try_recv() {
-        let _ = progress.update(&update, &mut stderr);
+        let _ = progress.update(&update, &mut out);
     }
-    let _ = progress.finish(&mut stderr);
+    let _ = progress.finish(&mut out);
     match outcome.ok_or(Error::Cancelled)? {
         Err(SolveError::Build(message)) => {
             return Err(match progress.failure(&message) {

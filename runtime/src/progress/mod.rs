@@ -1,14 +1,22 @@
-//! Renders BuildKit's Status stream the way `buildctl --progress=plain`
-//! does: `#N name`, timed log lines, `#N CACHED` / `DONE` / `ERROR`. Vertex
-//! names are the recipe's step names (the compiler's `llb.customname`).
-//! Also works out, after a failure, which step failed, where it is in the
-//! recipe, its exit code and its last lines of output. The live terminal
-//! view is in `tty`; both keep the same record of steps and their output.
+//! What the user sees of a build: BuildKit's Status stream as
+//! `buildctl --progress=plain` shows it (`plain`: `#N name`, timed log
+//! lines, `#N CACHED` / `DONE` / `ERROR`), as a live terminal view (`tty`),
+//! or as JSON lines (`json`). Vertex names are the recipe's step names (the
+//! compiler's `llb.customname`). Every view keeps the same record of steps
+//! and their output, from which `failure` works out which step failed,
+//! where it is in the recipe, its exit code and its last lines. Notes and
+//! results go through a `Console`.
 
+mod console;
+mod failure;
+mod json;
+mod plain;
 mod tty;
 
+pub use console::Console;
+pub use failure::{exit_code, Failure};
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
-use std::fmt;
 use std::io::{self, Write};
 
 use indicatif::ProgressDrawTarget;
@@ -20,24 +28,14 @@ use tty::TtyView;
 /// How much of a step's output a failure report quotes.
 const LAST_LINES: usize = 20;
 
+/// Which view (`--progress`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
+    /// tty on a terminal that can show it, plain otherwise.
     Auto,
     Tty,
     Plain,
     Json,
-}
-
-impl Mode {
-    pub fn parse(s: &str) -> Option<Mode> {
-        match s {
-            "auto" => Some(Mode::Auto),
-            "tty" => Some(Mode::Tty),
-            "plain" => Some(Mode::Plain),
-            "json" => Some(Mode::Json),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Default)]
@@ -62,7 +60,7 @@ enum View {
 }
 
 /// How a finished step ended.
-enum Verdict<'a> {
+pub(crate) enum Verdict<'a> {
     Cached,
     /// Stopped because another step failed or the build was interrupted.
     Canceled,
@@ -97,7 +95,7 @@ pub struct Progress {
     finished: usize,
 }
 
-fn seconds(t: &Option<prost_types::Timestamp>) -> Option<f64> {
+pub(crate) fn seconds(t: &Option<prost_types::Timestamp>) -> Option<f64> {
     t.as_ref()
         .map(|t| t.seconds as f64 + f64::from(t.nanos) / 1e9)
 }
@@ -156,7 +154,7 @@ impl Progress {
 
     pub fn update(&mut self, status: &StatusResponse, out: &mut dyn Write) -> io::Result<()> {
         if let View::Json = self.view {
-            writeln!(out, "{}", json(status))?;
+            writeln!(out, "{}", json::line(status))?;
         }
         for v in &status.vertexes {
             let entry = self.vertices.entry(v.digest.clone()).or_default();
@@ -191,7 +189,7 @@ impl Progress {
                     _ => {}
                 }
                 match &mut self.view {
-                    View::Plain => writeln!(out, "#{n} {}", plain_verdict(&verdict))?,
+                    View::Plain => writeln!(out, "#{n} {}", plain::verdict(&verdict))?,
                     View::Tty(view) => view.finished(n, &entry.name, &verdict)?,
                     View::Json => {}
                 }
@@ -208,7 +206,7 @@ impl Progress {
                     View::Plain => {
                         let at =
                             seconds(&log.timestamp).unwrap_or(0.0) - entry.started.unwrap_or(0.0);
-                        writeln!(out, "#{n} {} {text}", elapsed(at))?;
+                        writeln!(out, "#{n} {} {text}", plain::elapsed(at))?;
                     }
                     View::Tty(view) => view.log(n, &text),
                     View::Json => {}
@@ -272,136 +270,6 @@ impl Progress {
             error: vertex.error.clone(),
         })
     }
-}
-
-/// A finished step's outcome as buildctl's plain view writes it after `#N `.
-fn plain_verdict(verdict: &Verdict) -> String {
-    match verdict {
-        Verdict::Cached => "CACHED".to_owned(),
-        Verdict::Canceled => "CANCELED".to_owned(),
-        // The message quotes the whole script; the exit code says what
-        // matters.
-        Verdict::Failed(message) => match exit_code(message) {
-            Some(code) if message.contains('\n') => format!("ERROR: exit code: {code}"),
-            _ => format!("ERROR: {message}"),
-        },
-        Verdict::Done(took) => format!("DONE {took:.1}s"),
-    }
-}
-
-/// Seconds since a vertex started, with buildctl's precision.
-fn elapsed(s: f64) -> String {
-    let s = s.max(0.0);
-    if s < 10.0 {
-        format!("{s:.3}")
-    } else if s < 100.0 {
-        format!("{s:.2}")
-    } else {
-        format!("{s:.1}")
-    }
-}
-
-/// `exit code: N` at the end of BuildKit's message, in both its wordings
-/// (`process "…" did not complete successfully: exit code: N` and v0.8's
-/// `executor failed running […]: exit code: N`).
-pub fn exit_code(message: &str) -> Option<i32> {
-    let at = message.rfind("exit code: ")?;
-    let digits: String = message[at + "exit code: ".len()..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
-}
-
-#[derive(Debug, Clone)]
-pub struct Failure {
-    pub step: String,
-    pub location: Option<(String, u32)>,
-    pub exit_code: Option<i32>,
-    pub last_lines: Vec<String>,
-    pub error: String,
-}
-
-impl fmt::Display for Failure {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "step `{}` failed", self.step)?;
-        if let Some(code) = self.exit_code {
-            write!(f, " with exit code {code}")?;
-        }
-        if let Some((file, line)) = &self.location {
-            write!(f, " ({file}:{line})")?;
-        }
-        if !self.last_lines.is_empty() {
-            writeln!(f, "; its last output:")?;
-            for l in &self.last_lines {
-                writeln!(f, "  | {l}")?;
-            }
-        } else if self.exit_code.is_none() && !self.error.is_empty() {
-            // No process ran (a fetch, a copy): the daemon's reason is all
-            // there is.
-            writeln!(f, ": {}", self.error.lines().last().unwrap_or_default())?;
-        } else {
-            writeln!(f)?;
-        }
-        Ok(())
-    }
-}
-
-fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
-}
-
-/// One status update as a JSON object on one line.
-fn json(s: &StatusResponse) -> String {
-    let ts = |t: &Option<prost_types::Timestamp>| {
-        seconds(t).map_or("null".to_owned(), |v| format!("{v:.9}"))
-    };
-    let vertexes: Vec<String> = s
-        .vertexes
-        .iter()
-        .map(|v| {
-            format!(
-                "{{\"digest\":{},\"name\":{},\"cached\":{},\"started\":{},\"completed\":{},\"error\":{}}}",
-                json_str(&v.digest),
-                json_str(&v.name),
-                v.cached,
-                ts(&v.started),
-                ts(&v.completed),
-                json_str(&v.error)
-            )
-        })
-        .collect();
-    let logs: Vec<String> = s
-        .logs
-        .iter()
-        .map(|l| {
-            format!(
-                "{{\"vertex\":{},\"stream\":{},\"data\":{}}}",
-                json_str(&l.vertex),
-                l.stream,
-                json_str(&String::from_utf8_lossy(&l.msg))
-            )
-        })
-        .collect();
-    format!(
-        "{{\"vertexes\":[{}],\"logs\":[{}]}}",
-        vertexes.join(","),
-        logs.join(",")
-    )
 }
 
 #[cfg(test)]
@@ -720,19 +588,6 @@ mod tests {
         }
         let p = Progress::new(Mode::Tty, &pb::Definition::default());
         assert!(matches!(p.view, View::Plain));
-    }
-
-    #[test]
-    fn exit_codes_in_both_wordings() {
-        assert_eq!(
-            exit_code("process \"/bin/sh -c x\" did not complete successfully: exit code: 3"),
-            Some(3)
-        );
-        assert_eq!(
-            exit_code("executor failed running [/bin/sh -c x]: exit code: 127"),
-            Some(127)
-        );
-        assert_eq!(exit_code("something else"), None);
     }
 
     #[test]

@@ -249,4 +249,6 @@ fn packaging_twice_gives_the_same_bytes() {
     assert_eq!(records[0].checksum, a.info.checksum);
     assert_eq!(records[0].file_size, a.bytes().unwrap().len() as u64);
     assert!(records[0].checksum.starts_with("Q1") && records[0].checksum.len() == 30);
+    // Every field the package was built with reads back from its bytes.
+    assert_eq!(read::package(&a.bytes().unwrap()).unwrap(), a.info);
 }

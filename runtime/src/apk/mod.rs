@@ -2,6 +2,7 @@
 //! `melange-out/<name>` trees, signatures, and the repository index. Keys
 //! never reach the daemon.
 
+pub mod fields;
 pub mod gz;
 pub mod index;
 pub mod key;

@@ -6,7 +6,7 @@ use std::io::Read;
 use flate2::bufread::GzDecoder;
 use sha1::{Digest, Sha1};
 
-use super::package::Info;
+use super::fields::{self, Info};
 
 /// A gzip member: its compressed bytes and its decompressed content.
 pub type Member<'a> = (&'a [u8], Vec<u8>);
@@ -103,38 +103,15 @@ pub fn control_checksum(bytes: &[u8]) -> Result<String, String> {
     Ok(super::q1(&Sha1::digest(control(bytes)?.0)))
 }
 
-/// A package's index fields, from its control member.
+/// A package's fields, from the `.PKGINFO` in its control member, with the
+/// two an index adds.
 pub fn package(bytes: &[u8]) -> Result<Info, String> {
     let (compressed, pkginfo) = control(bytes)?;
-    let mut info = Info {
+    Ok(Info {
         checksum: super::q1(&Sha1::digest(compressed)),
         file_size: bytes.len() as u64,
-        ..Default::default()
-    };
-    for line in String::from_utf8_lossy(&pkginfo).lines() {
-        let Some((k, v)) = line.split_once(" = ") else {
-            continue;
-        };
-        let v = v.to_owned();
-        match k {
-            "pkgname" => info.name = v,
-            "pkgver" => info.version = v,
-            "arch" => info.arch = v,
-            "size" => info.size = v.parse().unwrap_or(0),
-            "pkgdesc" => info.description = v,
-            "url" => info.url = v,
-            "license" => info.license = v,
-            "origin" => info.origin = v,
-            "maintainer" => info.maintainer = v,
-            "builddate" => info.builddate = v.parse().unwrap_or(0),
-            "commit" => info.commit = v,
-            "provider_priority" => info.provider_priority = v,
-            "depend" => info.depends.push(v),
-            "provides" => info.provides.push(v),
-            _ => {}
-        }
-    }
-    Ok(info)
+        ..fields::parse_pkginfo(&String::from_utf8_lossy(&pkginfo))
+    })
 }
 
 /// The records of an `APKINDEX.tar.gz`.
@@ -147,32 +124,7 @@ pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
             }
             let text = String::from_utf8_lossy(&text).into_owned();
             for record in text.split("\n\n") {
-                let mut info = Info::default();
-                for line in record.lines() {
-                    let Some((k, v)) = line.split_once(':') else {
-                        continue;
-                    };
-                    let v = v.to_owned();
-                    match k {
-                        "C" => info.checksum = v,
-                        "P" => info.name = v,
-                        "V" => info.version = v,
-                        "A" => info.arch = v,
-                        "S" => info.file_size = v.parse().unwrap_or(0),
-                        "I" => info.size = v.parse().unwrap_or(0),
-                        "T" => info.description = v,
-                        "U" => info.url = v,
-                        "L" => info.license = v,
-                        "o" => info.origin = v,
-                        "m" => info.maintainer = v,
-                        "t" => info.builddate = v.parse().unwrap_or(0),
-                        "c" => info.commit = v,
-                        "k" => info.provider_priority = v,
-                        "D" => info.depends = v.split(' ').map(str::to_owned).collect(),
-                        "p" => info.provides = v.split(' ').map(str::to_owned).collect(),
-                        _ => {}
-                    }
-                }
+                let info = fields::parse_record(record);
                 if !info.name.is_empty() {
                     out.push(info);
                 }

@@ -129,27 +129,22 @@ fn read_file(p: &Path) -> Result<Vec<u8>, Failure> {
 
 /// Replaces any signature member with one made by `key`.
 fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
-    let members = read::members(bytes)?;
-    let unsigned: Vec<&[u8]> = members
-        .iter()
-        .filter(|(_, content)| {
-            !read::tar_files(content)
-                .first()
-                .is_some_and(|(n, _)| n.starts_with(".SIGN."))
-        })
-        .map(|(c, _)| *c)
-        .collect();
+    let mut unsigned = Vec::new();
+    let mut is_index = false;
+    for (compressed, content) in read::members(bytes)? {
+        let files = read::tar_files(&content)?;
+        if files.first().is_some_and(|(n, _)| n.starts_with(".SIGN.")) {
+            continue;
+        }
+        if unsigned.is_empty() {
+            is_index = files
+                .iter()
+                .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
+        }
+        unsigned.push(compressed);
+    }
     let first = *unsigned.first().ok_or("nothing to sign")?;
     // A package signs its control member; an index, the whole unsigned file.
-    let is_index = read::tar_files(
-        &members
-            .iter()
-            .find(|(c, _)| *c == first)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default(),
-    )
-    .iter()
-    .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
     let signed: Vec<u8> = if is_index {
         unsigned.concat()
     } else {

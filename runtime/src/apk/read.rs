@@ -1,5 +1,6 @@
 //! Reading what we (or apk-tools) wrote: the gzip members of a package or
-//! index, a package's `.PKGINFO`, an index's records.
+//! index, a package's `.PKGINFO`, an index's records. Tar entries are read
+//! with the `tar` crate, since downloaded packages come from anyone.
 
 use std::io::Read;
 
@@ -13,12 +14,12 @@ pub type Member<'a> = (&'a [u8], Vec<u8>);
 
 /// Each gzip member of a file, in order.
 pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
-    members_until(bytes, |_| false)
+    members_until(bytes, |_| Ok(false))
 }
 
 /// The first member (a signature, in a signed package or index).
 pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, String> {
-    members_until(bytes, |_| true)?
+    members_until(bytes, |_| Ok(true))?
         .pop()
         .ok_or_else(|| "empty file".to_owned())
 }
@@ -27,13 +28,16 @@ pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, String> {
 /// `.PKGINFO`): the data member, by far the largest, is not decompressed.
 pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
     members_until(bytes, |content| {
-        tar_files(content).iter().any(|(n, _)| n == ".PKGINFO")
+        Ok(tar_files(content)?.iter().any(|(n, _)| n == ".PKGINFO"))
     })
 }
 
 /// The members up to and including the first for whose content `last`
 /// holds.
-fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Member<'_>>, String> {
+fn members_until(
+    bytes: &[u8],
+    last: impl Fn(&[u8]) -> Result<bool, String>,
+) -> Result<Vec<Member<'_>>, String> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
@@ -47,7 +51,7 @@ fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Membe
         })?;
         let after = d.into_inner();
         let used = rest.len() - after.len();
-        let done = last(&content);
+        let done = last(&content)?;
         out.push((&rest[..used], content));
         rest = after;
         if done {
@@ -57,29 +61,24 @@ fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Membe
     Ok(out)
 }
 
-/// The regular files of a tar fragment, by name.
-pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+/// The regular files of a tar fragment, by name, with GNU long names and
+/// PAX paths applied. The signature and control members of a package end
+/// without an end-of-archive: the end of the input ends the fragment.
+pub fn tar_files(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let bad = |e: std::io::Error| format!("bad tar: {e}");
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 512 <= tar.len() {
-        let h = &tar[at..at + 512];
-        if h[0] == 0 {
-            break;
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
         }
-        let name = String::from_utf8_lossy(&h[..100])
-            .trim_end_matches('\0')
-            .to_owned();
-        let size_field = String::from_utf8_lossy(&h[124..136]);
-        let size = u64::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
-            .unwrap_or(0) as usize;
-        let start = at + 512;
-        let end = (start + size).min(tar.len());
-        if h[156] == b'0' || h[156] == 0 {
-            out.push((name, tar[start..end].to_vec()));
-        }
-        at = start + size.div_ceil(512) * 512;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).map_err(bad)?;
+        out.push((name, content));
     }
-    out
+    Ok(out)
 }
 
 /// A package's control member (compressed, as its checksum covers it) and
@@ -89,7 +88,7 @@ fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), String> {
     let Some((compressed, content)) = members.last() else {
         return Err("no .PKGINFO in the package".into());
     };
-    let pkginfo = tar_files(content)
+    let pkginfo = tar_files(content)?
         .into_iter()
         .find(|(n, _)| n == ".PKGINFO")
         .ok_or("no .PKGINFO in the package")?
@@ -118,7 +117,7 @@ pub fn package(bytes: &[u8]) -> Result<Info, String> {
 pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
     let mut out = Vec::new();
     for (_, content) in members(bytes)? {
-        for (name, text) in tar_files(&content) {
+        for (name, text) in tar_files(&content)? {
             if name != "APKINDEX" {
                 continue;
             }
@@ -132,4 +131,100 @@ pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apk::key::{self, Key};
+    use crate::apk::package;
+    use crate::apk::tarball::{Entry, Tar, REGULAR};
+    use crate::scratch::Scratch;
+    use melangec_compiler::ir::PackageMeta;
+
+    #[test]
+    fn signature_and_control_fragments_read_without_an_end_of_archive() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-read-{}", std::process::id())),
+        );
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+        std::fs::write(tree.join("usr/bin/hello"), "hi\n").unwrap();
+        let (private, _) = key::generate(&dir.path().join("test.rsa"), 2048).unwrap();
+        let key = Key::load(&private).unwrap();
+        let meta = PackageMeta {
+            name: "hello".into(),
+            version: "1-r0".into(),
+            scripts: vec![(".post-install".into(), "#!/bin/sh\n".into())],
+            ..Default::default()
+        };
+        let opts = package::Options {
+            arch: "x86_64",
+            epoch: 0,
+            namespace: "",
+            key: Some(&key),
+        };
+        let apk = package::build(&tree, &meta, &opts).unwrap();
+        let bytes = apk.bytes().unwrap();
+        let members = members(&bytes).unwrap();
+        assert_eq!(members.len(), 3);
+        for (_, content) in &members[..2] {
+            // The last record holds an entry's content: no end-of-archive.
+            assert!(content[content.len() - 512..].iter().any(|b| *b != 0));
+        }
+        let names = |m: &Member| -> Vec<String> {
+            tar_files(&m.1)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(&members[0]), [".SIGN.RSA256.test.rsa.pub"]);
+        assert_eq!(names(&members[1]), [".PKGINFO", ".post-install"]);
+        let (_, signature) = tar_files(&members[0].1).unwrap().remove(0);
+        assert_eq!(signature, key.sign(members[1].0));
+        assert_eq!(
+            tar_files(&members[2].1).unwrap(),
+            [("usr/bin/hello".to_owned(), b"hi\n".to_vec())]
+        );
+        assert_eq!(package(&bytes).unwrap(), apk.info);
+    }
+
+    #[test]
+    fn long_names_gnu_and_pax() {
+        let long = format!("usr/share/{}/file", "x".repeat(120));
+        // GNU: a `././@LongLink` entry carries the name.
+        let mut gnu = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_size(3);
+        gnu.append_data(&mut header, &long, &b"gnu"[..]).unwrap();
+        let gnu = gnu.into_inner().unwrap();
+        assert!(gnu.windows(13).any(|w| w == b"././@LongLink"));
+        // PAX: a `path` record, as our writer makes for a long path.
+        let mut pax = Tar::new(0);
+        pax.append(
+            Entry {
+                path: &long,
+                kind: REGULAR,
+                mode: 0o644,
+                size: 3,
+                link: "",
+                pax: Vec::new(),
+                owner_names: true,
+            },
+            b"pax",
+        )
+        .unwrap();
+        assert!(pax.bytes().windows(5).any(|w| w == b"path="));
+
+        let file = |content: &[u8]| vec![(long.clone(), content.to_vec())];
+        assert_eq!(tar_files(&gnu).unwrap(), file(b"gnu"));
+        // The same entries as a fragment, without the end-of-archive.
+        assert_eq!(tar_files(&gnu[..gnu.len() - 1024]).unwrap(), file(b"gnu"));
+        assert_eq!(tar_files(pax.bytes()).unwrap(), file(b"pax"));
+        // A header that is not one is an error, not a guess.
+        assert!(tar_files(&[b'a'; 512]).is_err());
+    }
 }

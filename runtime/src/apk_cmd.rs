@@ -1,11 +1,9 @@
-//! `keygen`, `sign` and `index`, and the packaging step of `build`.
+//! `keygen`, `sign`, `index` and `package`: flags in, `apk::` does the work.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
 
 use melangec::apk::key::{self, Key};
-use melangec::apk::package::{self, Apk, Info};
-use melangec::apk::{index, read};
+use melangec::apk::{package, read, repository, sign};
 use melangec::atomic::write as write_atomic;
 use melangec_compiler::ir::PackageMeta;
 
@@ -127,42 +125,13 @@ fn read_file(p: &Path) -> Result<Vec<u8>, Failure> {
     std::fs::read(p).map_err(|e| Failure::Message(format!("cannot read {}: {e}", p.display())))
 }
 
-/// Replaces any signature member with one made by `key`.
-fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
-    let mut unsigned = Vec::new();
-    let mut is_index = false;
-    for (compressed, content) in read::members(bytes)? {
-        let files = read::tar_files(&content)?;
-        if files.first().is_some_and(|(n, _)| n.starts_with(".SIGN.")) {
-            continue;
-        }
-        if unsigned.is_empty() {
-            is_index = files
-                .iter()
-                .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
-        }
-        unsigned.push(compressed);
-    }
-    let first = *unsigned.first().ok_or("nothing to sign")?;
-    // A package signs its control member; an index, the whole unsigned file.
-    let signed: Vec<u8> = if is_index {
-        unsigned.concat()
-    } else {
-        first.to_vec()
-    };
-    let mut out = key.signature_member(&signed, epoch);
-    for part in unsigned {
-        out.extend_from_slice(part);
-    }
-    Ok(out)
-}
-
 pub fn sign(args: SignArgs) -> Result<(), Failure> {
     let key = Key::load(&args.signing_key)?;
     let epoch = crate::source_date_epoch()?;
     for f in &args.files {
         let bytes = read_file(f)?;
-        let signed = resign(&bytes, &key, epoch).map_err(|e| format!("{}: {e}", f.display()))?;
+        let signed =
+            sign::resign(&bytes, &key, epoch).map_err(|e| format!("{}: {e}", f.display()))?;
         write_atomic(f, &signed, 0o644)?;
         eprintln!("signed {}", f.display());
     }
@@ -176,69 +145,7 @@ pub fn index_cmd(args: IndexArgs) -> Result<(), Failure> {
         infos.push(read::package(&read_file(apk)?).map_err(|e| format!("{}: {e}", apk.display()))?);
     }
     let epoch = crate::source_date_epoch()?;
-    let count = write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
+    let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
     eprintln!("wrote {} ({count} packages)", args.output.display());
     Ok(())
-}
-
-/// Writes an index of `fresh`, after the records already at `path` when
-/// `merge` (a package of the same name and version is replaced). Returns
-/// how many it lists.
-fn write_index(
-    path: &Path,
-    fresh: Vec<Info>,
-    merge: bool,
-    epoch: u64,
-    key: Option<&Key>,
-) -> Result<usize, Failure> {
-    let mut infos = if merge && path.exists() {
-        read::index(&read_file(path)?)?
-    } else {
-        Vec::new()
-    };
-    for info in fresh {
-        infos.retain(|i: &Info| !(i.name == info.name && i.version == info.version));
-        infos.push(info);
-    }
-    write_atomic(path, &index::build(&infos, epoch, key), 0o644)?;
-    Ok(infos.len())
-}
-
-/// Packages every `melange-out/<name>` tree, in memory and temporary files;
-/// stops early (with [`package::STOPPED`]) once `stop` is set.
-pub fn build_packages(
-    tree: &Path,
-    metas: &[PackageMeta],
-    opts: &package::Options<'_>,
-    stop: &AtomicBool,
-) -> Result<Vec<Apk>, String> {
-    metas
-        .iter()
-        .map(|meta| package::build_unless(&tree.join(&meta.name), meta, opts, stop))
-        .collect()
-}
-
-/// Writes built packages into `<out>/<arch>/`, then updates the index there;
-/// each file is written atomically.
-pub fn write_packages(
-    built: &[Apk],
-    opts: &package::Options<'_>,
-    out_dir: &Path,
-    generate_index: bool,
-) -> Result<Vec<PathBuf>, Failure> {
-    let (arch, epoch, key) = (opts.arch, opts.epoch, opts.key);
-    let dir = out_dir.join(arch);
-    let mut written = Vec::new();
-    for apk in built {
-        let path = dir.join(&apk.file_name);
-        apk.write_to(&path)?;
-        written.push(path);
-    }
-    if generate_index {
-        let path = dir.join("APKINDEX.tar.gz");
-        let fresh = built.iter().map(|apk| apk.info.clone()).collect();
-        write_index(&path, fresh, true, epoch, key)?;
-        written.push(path);
-    }
-    Ok(written)
 }

@@ -324,12 +324,14 @@ async fn package(job: Packaging, interrupts: &mut Interrupts) -> Result<Vec<Path
             std::fs::create_dir_all(&job.tree)
                 .map_err(|e| format!("cannot write {}: {e}", job.tree.display()))?;
         }
-        let built = crate::apk_cmd::build_packages(&job.tree, &job.metas, &opts, &stopping)?;
+        let built =
+            melangec::apk::repository::build_packages(&job.tree, &job.metas, &opts, &stopping)?;
         if stopping.load(Ordering::SeqCst) {
             return Err(melangec::apk::package::STOPPED.to_owned().into());
         }
         replace_dir(&job.tree, &job.target)?;
-        crate::apk_cmd::write_packages(&built, &opts, &job.out_dir, job.generate_index)
+        melangec::apk::repository::write_packages(&built, &opts, &job.out_dir, job.generate_index)
+            .map_err(Failure::from)
     });
     let mut signalled = None;
     let finished = tokio::select! {

@@ -8,7 +8,9 @@ pub mod index;
 pub mod key;
 pub mod package;
 pub mod read;
+pub mod repository;
 pub mod sca;
+pub mod sign;
 pub mod tarball;
 
 use base64::Engine as _;

@@ -43,22 +43,12 @@ impl Apk {
     /// Writes the package to `path` through a temporary file renamed into
     /// place.
     pub fn write_to(&self, path: &Path) -> Result<(), String> {
-        let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        let tmp = dir.join(format!(".{}.tmp-{}", self.file_name, std::process::id()));
-        let result = (|| {
-            let mut out = std::fs::File::create(&tmp)?;
+        crate::atomic::write_with(path, 0o644, |out| {
             out.write_all(&self.head)?;
-            std::io::copy(&mut std::fs::File::open(self.data.path())?, &mut out)?;
-            out.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(fail(e));
-        }
-        Ok(())
+            std::io::copy(&mut std::fs::File::open(self.data.path())?, out)?;
+            Ok(())
+        })
+        .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }
 

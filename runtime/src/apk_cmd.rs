@@ -85,7 +85,12 @@ pub struct PackageArgs {
 /// Packages a directory as it is: how test repositories are made from other
 /// distributions' packages.
 pub fn package_dir(args: PackageArgs) -> Result<(), Failure> {
-    let key = args.signing_key.as_deref().map(Key::load).transpose()?;
+    let key = args
+        .signing_key
+        .as_deref()
+        .map(Key::load)
+        .transpose()
+        .map_err(message)?;
     let meta = PackageMeta {
         name: args.name.clone(),
         version: args.version,
@@ -108,17 +113,21 @@ pub fn package_dir(args: PackageArgs) -> Result<(), Failure> {
         namespace: "",
         key: key.as_ref(),
     };
-    let apk = package::build(&args.dir, &meta, &opts)?;
+    let apk = package::build(&args.dir, &meta, &opts).map_err(message)?;
     let path = args.out_dir.join(&args.arch).join(&apk.file_name);
-    apk.write_to(&path)?;
+    apk.write_to(&path).map_err(message)?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }
 
 pub fn keygen(args: KeygenArgs) -> Result<(), Failure> {
-    let (private, public) = key::generate(&args.name, args.key_size)?;
+    let (private, public) = key::generate(&args.name, args.key_size).map_err(message)?;
     eprintln!("wrote {} and {}", private.display(), public.display());
     Ok(())
+}
+
+fn message(e: melangec::apk::Error) -> Failure {
+    Failure::Message(e.to_string())
 }
 
 fn read_file(p: &Path) -> Result<Vec<u8>, Failure> {
@@ -126,12 +135,11 @@ fn read_file(p: &Path) -> Result<Vec<u8>, Failure> {
 }
 
 pub fn sign(args: SignArgs) -> Result<(), Failure> {
-    let key = Key::load(&args.signing_key)?;
+    let key = Key::load(&args.signing_key).map_err(message)?;
     let epoch = crate::source_date_epoch()?;
     for f in &args.files {
         let bytes = read_file(f)?;
-        let signed =
-            sign::resign(&bytes, &key, epoch).map_err(|e| format!("{}: {e}", f.display()))?;
+        let signed = sign::resign(&bytes, &key, epoch).map_err(|e| message(e.in_file(f)))?;
         write_atomic(f, &signed, 0o644)?;
         eprintln!("signed {}", f.display());
     }
@@ -139,13 +147,19 @@ pub fn sign(args: SignArgs) -> Result<(), Failure> {
 }
 
 pub fn index_cmd(args: IndexArgs) -> Result<(), Failure> {
-    let key = args.signing_key.as_deref().map(Key::load).transpose()?;
+    let key = args
+        .signing_key
+        .as_deref()
+        .map(Key::load)
+        .transpose()
+        .map_err(message)?;
     let mut infos = Vec::new();
     for apk in &args.apks {
-        infos.push(read::package(&read_file(apk)?).map_err(|e| format!("{}: {e}", apk.display()))?);
+        infos.push(read::package(&read_file(apk)?).map_err(|e| message(e.in_file(apk)))?);
     }
     let epoch = crate::source_date_epoch()?;
-    let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
+    let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())
+        .map_err(message)?;
     eprintln!("wrote {} ({count} packages)", args.output.display());
     Ok(())
 }

@@ -143,7 +143,8 @@ async fn build(args: BuildArgs, interrupts: &mut Interrupts) -> Result<(), Failu
         .signing_key
         .as_deref()
         .map(melangec::apk::key::Key::load)
-        .transpose()?;
+        .transpose()
+        .map_err(|e| e.to_string())?;
     // A recipe error is reported before any daemon is contacted.
     let first = compile(&file, &options, &library).map_err(Failure::Diagnostics)?;
 
@@ -313,7 +314,8 @@ struct Packaging {
 async fn package(job: Packaging, interrupts: &mut Interrupts) -> Result<Vec<PathBuf>, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     let stopping = stop.clone();
-    let mut task = tokio::task::spawn_blocking(move || -> Result<Vec<PathBuf>, Failure> {
+    // Ok(None): stopped before anything was written.
+    let mut task = tokio::task::spawn_blocking(move || -> Result<Option<Vec<PathBuf>>, Failure> {
         let opts = melangec::apk::package::Options {
             arch: &job.arch,
             epoch: job.epoch,
@@ -324,14 +326,16 @@ async fn package(job: Packaging, interrupts: &mut Interrupts) -> Result<Vec<Path
             std::fs::create_dir_all(&job.tree)
                 .map_err(|e| format!("cannot write {}: {e}", job.tree.display()))?;
         }
-        let built =
-            melangec::apk::repository::build_packages(&job.tree, &job.metas, &opts, &stopping)?;
-        if stopping.load(Ordering::SeqCst) {
-            return Err(melangec::apk::package::STOPPED.to_owned().into());
-        }
+        let built = match melangec::apk::repository::build_packages(
+            &job.tree, &job.metas, &opts, &stopping,
+        ) {
+            Err(melangec::apk::Error::Stopped) => return Ok(None),
+            built => built.map_err(|e| e.to_string())?,
+        };
         replace_dir(&job.tree, &job.target)?;
         melangec::apk::repository::write_packages(&built, &opts, &job.out_dir, job.generate_index)
-            .map_err(Failure::from)
+            .map(Some)
+            .map_err(|e| e.to_string().into())
     });
     let mut signalled = None;
     let finished = tokio::select! {
@@ -343,12 +347,13 @@ async fn package(job: Packaging, interrupts: &mut Interrupts) -> Result<Vec<Path
         }
     };
     let result = finished.map_err(|e| format!("packaging failed: {e}"))?;
-    match (result, signalled) {
-        (Err(Failure::Message(m)), Some(code)) if m == melangec::apk::package::STOPPED => {
+    match (result?, signalled) {
+        (Some(written), _) => Ok(written),
+        (None, Some(code)) => {
             eprintln!("{CANCELLED}");
             Err(Failure::Reported(code))
         }
-        (result, _) => result,
+        (None, None) => Err(melangec::apk::Error::Stopped.to_string().into()),
     }
 }
 

@@ -8,25 +8,26 @@ use flate2::bufread::GzDecoder;
 use sha1::{Digest, Sha1};
 
 use super::fields::{self, Info};
+use super::Error;
 
 /// A gzip member: its compressed bytes and its decompressed content.
 pub type Member<'a> = (&'a [u8], Vec<u8>);
 
 /// Each gzip member of a file, in order.
-pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, Error> {
     members_until(bytes, |_| Ok(false))
 }
 
 /// The first member (a signature, in a signed package or index).
-pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, String> {
+pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, Error> {
     members_until(bytes, |_| Ok(true))?
         .pop()
-        .ok_or_else(|| "empty file".to_owned())
+        .ok_or(Error::EmptyFile)
 }
 
 /// The members up to and including the control member (the one holding
 /// `.PKGINFO`): the data member, by far the largest, is not decompressed.
-pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, Error> {
     members_until(bytes, |content| {
         Ok(tar_files(content)?.iter().any(|(n, _)| n == ".PKGINFO"))
     })
@@ -36,19 +37,18 @@ pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
 /// holds.
 fn members_until(
     bytes: &[u8],
-    last: impl Fn(&[u8]) -> Result<bool, String>,
-) -> Result<Vec<Member<'_>>, String> {
+    last: impl Fn(&[u8]) -> Result<bool, Error>,
+) -> Result<Vec<Member<'_>>, Error> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
         let mut d = GzDecoder::new(rest);
         let mut content = Vec::new();
-        d.read_to_end(&mut content).map_err(|e| {
-            format!(
-                "not a gzip member at byte {}: {e}",
-                bytes.len() - rest.len()
-            )
-        })?;
+        d.read_to_end(&mut content)
+            .map_err(|source| Error::NotGzip {
+                offset: bytes.len() - rest.len(),
+                source,
+            })?;
         let after = d.into_inner();
         let used = rest.len() - after.len();
         let done = last(&content)?;
@@ -64,8 +64,8 @@ fn members_until(
 /// The regular files of a tar fragment, by name, with GNU long names and
 /// PAX paths applied. The signature and control members of a package end
 /// without an end-of-archive: the end of the input ends the fragment.
-pub fn tar_files(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let bad = |e: std::io::Error| format!("bad tar: {e}");
+pub fn tar_files(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let bad = |source| Error::BadTar { source };
     let mut out = Vec::new();
     let mut archive = tar::Archive::new(tar);
     for entry in archive.entries().map_err(bad)? {
@@ -83,28 +83,28 @@ pub fn tar_files(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, String> {
 
 /// A package's control member (compressed, as its checksum covers it) and
 /// its `.PKGINFO`.
-fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), String> {
+fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), Error> {
     let members = control_members(bytes)?;
     let Some((compressed, content)) = members.last() else {
-        return Err("no .PKGINFO in the package".into());
+        return Err(Error::NoPkgInfo);
     };
     let pkginfo = tar_files(content)?
         .into_iter()
         .find(|(n, _)| n == ".PKGINFO")
-        .ok_or("no .PKGINFO in the package")?
+        .ok_or(Error::NoPkgInfo)?
         .1;
     Ok((*compressed, pkginfo))
 }
 
 /// The checksum the index records for a package (`C:`): its control
 /// member's SHA-1.
-pub fn control_checksum(bytes: &[u8]) -> Result<String, String> {
+pub fn control_checksum(bytes: &[u8]) -> Result<String, Error> {
     Ok(super::q1(&Sha1::digest(control(bytes)?.0)))
 }
 
 /// A package's fields, from the `.PKGINFO` in its control member, with the
 /// two an index adds.
-pub fn package(bytes: &[u8]) -> Result<Info, String> {
+pub fn package(bytes: &[u8]) -> Result<Info, Error> {
     let (compressed, pkginfo) = control(bytes)?;
     Ok(Info {
         checksum: super::q1(&Sha1::digest(compressed)),
@@ -114,7 +114,7 @@ pub fn package(bytes: &[u8]) -> Result<Info, String> {
 }
 
 /// The records of an `APKINDEX.tar.gz`.
-pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
+pub fn index(bytes: &[u8]) -> Result<Vec<Info>, Error> {
     let mut out = Vec::new();
     for (_, content) in members(bytes)? {
         for (name, text) in tar_files(&content)? {
@@ -226,5 +226,36 @@ mod tests {
         assert_eq!(tar_files(pax.bytes()).unwrap(), file(b"pax"));
         // A header that is not one is an error, not a guess.
         assert!(tar_files(&[b'a'; 512]).is_err());
+    }
+
+    #[test]
+    fn reading_names_what_is_wrong() {
+        let not_gzip = members(b"\x1f\x8b garbage");
+        assert!(matches!(not_gzip, Err(Error::NotGzip { offset: 0, .. })));
+        let apk = package::build(
+            std::path::Path::new("/nonexistent"),
+            &PackageMeta {
+                name: "p".into(),
+                version: "1-r0".into(),
+                ..Default::default()
+            },
+            &package::Options {
+                arch: "x86_64",
+                epoch: 0,
+                namespace: "",
+                key: None,
+            },
+        )
+        .unwrap();
+        let mut bytes = apk.bytes().unwrap();
+        bytes.extend_from_slice(b"trailing");
+        let offset = apk.info.file_size as usize;
+        let trailing = members(&bytes);
+        assert!(
+            matches!(trailing, Err(Error::NotGzip { offset: o, .. }) if o == offset),
+            "{trailing:?}"
+        );
+        let index = crate::apk::index::build(&[], 0, None);
+        assert!(matches!(package(&index), Err(Error::NoPkgInfo)));
     }
 }

@@ -3,26 +3,32 @@
 //! `APKINDEX.tar.gz` that lists them.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use melangec_compiler::ir::PackageMeta;
 
 use super::key::Key;
 use super::package::{self, Apk, Info, Options};
-use super::{index, read};
+use super::{index, read, Error};
 
 /// Packages every `melange-out/<name>` tree, in memory and temporary files;
-/// stops early (with [`package::STOPPED`]) once `stop` is set.
+/// stops early (with [`Error::Stopped`]) once `stop` is set, even if the
+/// last package was finished.
 pub fn build_packages(
     tree: &Path,
     metas: &[PackageMeta],
     opts: &Options<'_>,
     stop: &AtomicBool,
-) -> Result<Vec<Apk>, String> {
-    metas
+) -> Result<Vec<Apk>, Error> {
+    let built = metas
         .iter()
         .map(|meta| package::build_unless(&tree.join(&meta.name), meta, opts, stop))
-        .collect()
+        .collect::<Result<Vec<_>, _>>()?;
+    // A stop that came after the last file still means nothing is written.
+    if stop.load(Ordering::SeqCst) {
+        return Err(Error::Stopped);
+    }
+    Ok(built)
 }
 
 /// Writes built packages into `<out>/<arch>/`, then updates the index there;
@@ -32,7 +38,7 @@ pub fn write_packages(
     opts: &Options<'_>,
     out_dir: &Path,
     generate_index: bool,
-) -> Result<Vec<PathBuf>, String> {
+) -> Result<Vec<PathBuf>, Error> {
     let dir = out_dir.join(opts.arch);
     let mut written = Vec::new();
     for apk in built {
@@ -58,11 +64,13 @@ pub fn write_index(
     merge: bool,
     epoch: u64,
     key: Option<&Key>,
-) -> Result<usize, String> {
+) -> Result<usize, Error> {
     let mut infos = if merge && path.exists() {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        read::index(&bytes).map_err(|e| format!("{}: {e}", path.display()))?
+        let bytes = std::fs::read(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        read::index(&bytes).map_err(|e| e.in_file(path))?
     } else {
         Vec::new()
     };
@@ -70,7 +78,7 @@ pub fn write_index(
         infos.retain(|i: &Info| !(i.name == info.name && i.version == info.version));
         infos.push(info);
     }
-    crate::atomic::write(path, &index::build(&infos, epoch, key), 0o644)?;
+    super::write_file(path, &index::build(&infos, epoch, key), 0o644)?;
     Ok(infos.len())
 }
 

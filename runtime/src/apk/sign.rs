@@ -2,12 +2,12 @@
 //! if any, is replaced by one made with the given key.
 
 use super::key::Key;
-use super::read;
+use super::{read, Error};
 
 /// `bytes` with any signature member replaced by one made by `key`. A
 /// package's signature covers its control member; an index's, the whole
 /// unsigned file.
-pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
+pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, Error> {
     let mut unsigned = Vec::new();
     let mut is_index = false;
     for (compressed, content) in read::members(bytes)? {
@@ -22,7 +22,7 @@ pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
         }
         unsigned.push(compressed);
     }
-    let first = *unsigned.first().ok_or("nothing to sign")?;
+    let first = *unsigned.first().ok_or(Error::NothingToSign)?;
     let signed: Vec<u8> = if is_index {
         unsigned.concat()
     } else {

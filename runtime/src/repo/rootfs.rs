@@ -387,7 +387,7 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 /// Unpacks the data member of an `.apk` under `root` (or only lists it);
 /// returns the files, with the SHA-1 each records.
 fn unpack(bytes: &[u8], root: Option<&Path>) -> Result<Vec<(String, Option<String>)>, String> {
-    let members = read::members(bytes)?;
+    let members = read::members(bytes).map_err(|e| e.to_string())?;
     let tar = &members.last().ok_or("empty package")?.1;
     let mut files = Vec::new();
     let mut at = 0;

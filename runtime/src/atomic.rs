@@ -1,18 +1,39 @@
 //! Writes a file so that readers see the old content or the new, never half:
 //! through a temporary file beside it, renamed into place.
 
-use std::io::Write;
+use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot write {}: {source}", path.display())]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
 
 /// Writes `bytes` to `path` through a temporary file renamed into place.
-pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
-    let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
+pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
+    write_with(path, mode, |f| std::io::Write::write_all(f, bytes)).map_err(|source| WriteError {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Creates a temporary file beside `path` (and the directories above it),
+/// lets `content` write it, and renames it to `path` once it is complete
+/// and synced. On any error the temporary file is removed and `path` is
+/// left as it was.
+pub fn write_with(
+    path: &Path,
+    mode: u32,
+    content: impl FnOnce(&mut File) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    std::fs::create_dir_all(dir).map_err(fail)?;
+    std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         path.file_name()
@@ -21,15 +42,41 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), String> {
         std::process::id()
     ));
     let result = (|| {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
+        let mut f = File::create(&tmp)?;
+        content(&mut f)?;
         f.set_permissions(std::fs::Permissions::from_mode(mode))?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)
     })();
-    if let Err(e) = result {
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        return Err(fail(e));
     }
-    Ok(())
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write as _;
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
+        let dir = crate::scratch::Scratch::new(
+            std::env::temp_dir().join(format!("melangec-atomic-{}", std::process::id())),
+        );
+        let path = dir.path().join("sub/file");
+        write(&path, b"old", 0o600).unwrap();
+        let failed = write_with(&path, 0o644, |f| {
+            f.write_all(b"half")?;
+            Err(std::io::Error::other("stopped"))
+        });
+        assert!(failed.is_err());
+        assert_eq!(std::fs::read(&path).unwrap(), b"old");
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("sub")).unwrap().count(),
+            1
+        );
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
 }

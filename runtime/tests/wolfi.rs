@@ -141,7 +141,9 @@ fn assert_signed(apk: &Path) {
     let dir = work().join("verify");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("control.gz"), members[1].0).unwrap();
-    let (name, sig) = melangec::apk::read::tar_files(&members[0].1).remove(0);
+    let (name, sig) = melangec::apk::read::tar_files(&members[0].1)
+        .unwrap()
+        .remove(0);
     assert_eq!(name, ".SIGN.RSA256.wolfi-test.rsa.pub");
     std::fs::write(dir.join("sig"), sig).unwrap();
     let out = Command::new("openssl")

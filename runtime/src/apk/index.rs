@@ -1,8 +1,7 @@
 //! `APKINDEX.tar.gz`: one record per package, sorted as `apk index` sorts,
 //! in a tar of `APKINDEX` alone, signed like a package.
 
-use std::fmt::Write as _;
-
+pub use super::fields::record;
 use super::gz;
 use super::key::Key;
 use super::package::Info;
@@ -22,42 +21,6 @@ pub fn render(packages: &[Info]) -> String {
     for p in sorted {
         out.push_str(&record(p));
         out.push('\n');
-    }
-    out
-}
-
-/// A package's lines in an index, which apk's installed database starts
-/// each package with too.
-pub fn record(p: &Info) -> String {
-    let mut out = String::new();
-    let mut l = |k: char, v: &str| {
-        let _ = writeln!(out, "{k}:{v}");
-    };
-    l('C', &p.checksum);
-    l('P', &p.name);
-    l('V', &p.version);
-    l('A', &p.arch);
-    l('S', &p.file_size.to_string());
-    l('I', &p.size.to_string());
-    l('T', &p.description);
-    l('U', &p.url);
-    l('L', &p.license);
-    l('o', &p.origin);
-    if !p.maintainer.is_empty() {
-        l('m', &p.maintainer);
-    }
-    if p.builddate != 0 {
-        l('t', &p.builddate.to_string());
-    }
-    l('c', &p.commit);
-    if !p.provider_priority.is_empty() && p.provider_priority != "0" {
-        l('k', &p.provider_priority);
-    }
-    if !p.depends.is_empty() {
-        l('D', &p.depends.join(" "));
-    }
-    if !p.provides.is_empty() {
-        l('p', &p.provides.join(" "));
     }
     out
 }

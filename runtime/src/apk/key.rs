@@ -10,8 +10,8 @@ use rsa::signature::{SignatureEncoding, Signer};
 use rsa::RsaPrivateKey;
 use sha2::Sha256;
 
-use super::gz;
 use super::tarball::{Entry, Tar, REGULAR};
+use super::{gz, Error};
 
 pub struct Key {
     key: RsaPrivateKey,
@@ -20,12 +20,17 @@ pub struct Key {
 }
 
 impl Key {
-    pub fn load(path: &Path) -> Result<Key, String> {
-        let pem = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read signing key {}: {e}", path.display()))?;
+    pub fn load(path: &Path) -> Result<Key, Error> {
+        let pem = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let key = RsaPrivateKey::from_pkcs1_pem(&pem)
             .or_else(|_| RsaPrivateKey::from_pkcs8_pem(&pem))
-            .map_err(|e| format!("{} is not an RSA private key in PEM: {e}", path.display()))?;
+            .map_err(|e| Error::Key {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         let base = path
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
@@ -71,24 +76,22 @@ impl Key {
 }
 
 /// Writes `<name>` (PKCS#1) and `<name>.pub` (SPKI), as `melange keygen`.
-pub fn generate(name: &Path, bits: usize) -> Result<(PathBuf, PathBuf), String> {
+pub fn generate(name: &Path, bits: usize) -> Result<(PathBuf, PathBuf), Error> {
     if bits < 2048 {
-        return Err(format!(
-            "a {bits}-bit key is too weak: use 2048 bits or more"
-        ));
+        return Err(Error::WeakKey { bits });
     }
+    let failed = |e: &dyn std::fmt::Display| Error::KeyGeneration {
+        reason: e.to_string(),
+    };
     let mut rng = rand_core::OsRng;
-    let key =
-        RsaPrivateKey::new(&mut rng, bits).map_err(|e| format!("cannot generate a key: {e}"))?;
-    let private = key
-        .to_pkcs1_pem(LineEnding::LF)
-        .map_err(|e| e.to_string())?;
+    let key = RsaPrivateKey::new(&mut rng, bits).map_err(|e| failed(&e))?;
+    let private = key.to_pkcs1_pem(LineEnding::LF).map_err(|e| failed(&e))?;
     let public = key
         .to_public_key()
         .to_public_key_pem(LineEnding::LF)
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| failed(&e))?;
     let public_path = PathBuf::from(format!("{}.pub", name.display()));
-    crate::atomic::write(name, private.as_bytes(), 0o600)?;
-    crate::atomic::write(&public_path, public.as_bytes(), 0o644)?;
+    super::write_file(name, private.as_bytes(), 0o600)?;
+    super::write_file(&public_path, public.as_bytes(), 0o644)?;
     Ok((name.to_path_buf(), public_path))
 }

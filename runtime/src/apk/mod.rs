@@ -2,17 +2,32 @@
 //! `melange-out/<name>` trees, signatures, and the repository index. Keys
 //! never reach the daemon.
 
+mod error;
+pub mod fields;
 pub mod gz;
 pub mod index;
 pub mod key;
 pub mod package;
 pub mod read;
+pub mod repository;
 pub mod sca;
 pub mod sign;
 pub mod tarball;
-pub mod write;
+
+use std::io::Write as _;
+use std::path::Path;
 
 use base64::Engine as _;
+
+pub use error::Error;
+
+/// Writes `bytes` to `path` through a temporary file renamed into place.
+fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
+    crate::atomic::write_with(path, mode, |f| f.write_all(bytes)).map_err(|source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    })
+}
 
 /// Lowercase hex, as digests are written in `.PKGINFO`, locks and cache
 /// names.

@@ -3,9 +3,8 @@
 //! the control member, and the signature member over it.
 
 use std::collections::{BTreeSet, HashMap};
-use std::fmt::Write as _;
 use std::io::Write;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -13,9 +12,10 @@ use melangec_compiler::ir::PackageMeta;
 use sha1::{Digest as _, Sha1};
 use sha2::Sha256;
 
+pub use super::fields::Info;
 use super::key::Key;
 use super::sca::{self, File};
-use super::{gz, hex};
+use super::{gz, hex, Error};
 use crate::listing::{self, Child};
 use crate::scratch::Scratch;
 
@@ -33,32 +33,29 @@ pub struct Apk {
 
 impl Apk {
     /// The whole package in memory (for tests and small packages).
-    pub fn bytes(&self) -> Result<Vec<u8>, String> {
+    pub fn bytes(&self) -> Result<Vec<u8>, Error> {
         let mut out = self.head.clone();
-        let mut f = std::fs::File::open(self.data.path()).map_err(|e| e.to_string())?;
-        std::io::Read::read_to_end(&mut f, &mut out).map_err(|e| e.to_string())?;
+        std::fs::File::open(self.data.path())
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut out))
+            .map_err(|source| Error::Read {
+                path: self.data.path().to_path_buf(),
+                source,
+            })?;
         Ok(out)
     }
 
     /// Writes the package to `path` through a temporary file renamed into
     /// place.
-    pub fn write_to(&self, path: &Path) -> Result<(), String> {
-        let fail = |e: std::io::Error| format!("cannot write {}: {e}", path.display());
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).map_err(fail)?;
-        let tmp = dir.join(format!(".{}.tmp-{}", self.file_name, std::process::id()));
-        let result = (|| {
-            let mut out = std::fs::File::create(&tmp)?;
+    pub fn write_to(&self, path: &Path) -> Result<(), Error> {
+        crate::atomic::write_with(path, 0o644, |out| {
             out.write_all(&self.head)?;
-            std::io::copy(&mut std::fs::File::open(self.data.path())?, &mut out)?;
-            out.sync_all()?;
-            std::fs::rename(&tmp, path)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(fail(e));
-        }
-        Ok(())
+            std::io::copy(&mut std::fs::File::open(self.data.path())?, out)?;
+            Ok(())
+        })
+        .map_err(|source| Error::Write {
+            path: path.to_path_buf(),
+            source,
+        })
     }
 }
 
@@ -82,28 +79,6 @@ impl<W: Write> Write for Hashing<W> {
     }
 }
 
-/// The fields of `.PKGINFO` the index repeats.
-#[derive(Clone, Debug, Default)]
-pub struct Info {
-    pub name: String,
-    pub version: String,
-    pub arch: String,
-    pub size: u64,
-    pub description: String,
-    pub url: String,
-    pub license: String,
-    pub origin: String,
-    pub maintainer: String,
-    pub builddate: u64,
-    pub commit: String,
-    pub provider_priority: String,
-    pub depends: Vec<String>,
-    pub provides: Vec<String>,
-    /// `Q1` + base64 of the SHA-1 of the control member.
-    pub checksum: String,
-    pub file_size: u64,
-}
-
 struct Walked {
     path: String,
     kind: u8,
@@ -119,9 +94,12 @@ fn walk(
     rel: &str,
     out: &mut Vec<Walked>,
     inodes: &mut HashMap<(u64, u64), String>,
-) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("{}: {e}", dir.display());
-    for Child { path, full, meta } in listing::sorted(dir, rel).map_err(io)? {
+) -> Result<(), Error> {
+    let children = listing::sorted(dir, rel).map_err(|source| Error::Read {
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    for Child { path, full, meta } in children {
         let ft = meta.file_type();
         let mode = meta.mode() & 0o7777;
         if ft.is_dir() {
@@ -135,7 +113,10 @@ fn walk(
             walk(&full, &path, out, inodes)?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&full)
-                .map_err(io)?
+                .map_err(|source| Error::Read {
+                    path: full.clone(),
+                    source,
+                })?
                 .to_string_lossy()
                 .into_owned();
             out.push(Walked {
@@ -168,9 +149,16 @@ fn walk(
                 link: String::new(),
             });
         } else {
-            return Err(format!(
-                "{path}: devices, FIFOs and sockets cannot go in a package"
-            ));
+            let kind = if ft.is_block_device() || ft.is_char_device() {
+                "a device"
+            } else if ft.is_fifo() {
+                "a FIFO"
+            } else if ft.is_socket() {
+                "a socket"
+            } else {
+                "a file of unknown type"
+            };
+            return Err(Error::UnsafeEntry { path, kind });
         }
     }
     Ok(())
@@ -190,21 +178,18 @@ pub struct Options<'a> {
 
 static NEXT: AtomicU64 = AtomicU64::new(0);
 
-pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk, String> {
+pub fn build(tree: &Path, meta: &PackageMeta, opts: &Options<'_>) -> Result<Apk, Error> {
     build_unless(tree, meta, opts, &AtomicBool::new(false))
 }
 
-/// What [`build_unless`] returns once `stop` is set.
-pub const STOPPED: &str = "packaging stopped";
-
-/// [`build`], giving up (with [`STOPPED`]) between two files once `stop` is
+/// [`build`], giving up (with [`Error::Stopped`]) between two files once `stop` is
 /// set, so an interrupted build need not compress the rest of a large tree.
 pub fn build_unless(
     tree: &Path,
     meta: &PackageMeta,
     opts: &Options<'_>,
     stop: &AtomicBool,
-) -> Result<Apk, String> {
+) -> Result<Apk, Error> {
     let mut entries = Vec::new();
     if tree.is_dir() {
         walk(tree, "", &mut entries, &mut HashMap::new())?;
@@ -217,7 +202,11 @@ pub fn build_unless(
         std::process::id(),
         NEXT.fetch_add(1, Ordering::Relaxed)
     )));
-    let io = |e: std::io::Error| format!("packaging {}: {e}", meta.name);
+    // Everything below writes the data member into `temp`.
+    let io = |source| Error::Write {
+        path: temp.path().to_path_buf(),
+        source,
+    };
     let file = std::fs::File::create(temp.path()).map_err(io)?;
     let sink = Hashing {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
@@ -229,13 +218,16 @@ pub fn build_unless(
     let mut size: u64 = 0;
     for e in &entries {
         if stop.load(Ordering::Relaxed) {
-            return Err(STOPPED.to_owned());
+            return Err(Error::Stopped);
         }
         let mut pax = Vec::new();
         let mut content = Vec::new();
         match e.kind {
             REGULAR => {
-                content = std::fs::read(&e.source).map_err(io)?;
+                content = std::fs::read(&e.source).map_err(|source| Error::Read {
+                    path: e.source.clone(),
+                    source,
+                })?;
                 pax.push((
                     "APK-TOOLS.checksum.SHA1".to_owned(),
                     hex(&Sha1::digest(&content)).into_bytes(),
@@ -307,49 +299,15 @@ pub fn build_unless(
         builddate: opts.epoch,
         commit: one_line(&meta.commit),
         provider_priority: meta.provider_priority.clone(),
+        replaces_priority: meta.replaces_priority.clone(),
         depends: depends.into_iter().collect(),
         provides: provides.into_iter().collect(),
+        replaces: meta.replaces.clone(),
+        triggers: meta.triggers.clone(),
+        datahash,
         ..Default::default()
     };
-
-    let mut pkginfo = String::from("# Generated by melangec\n");
-    let mut line = |k: &str, v: &str| {
-        let _ = writeln!(pkginfo, "{k} = {v}");
-    };
-    line("pkgname", &info.name);
-    line("pkgver", &info.version);
-    line("arch", &info.arch);
-    line("size", &info.size.to_string());
-    line("origin", &info.origin);
-    line("pkgdesc", &info.description);
-    line("url", &info.url);
-    line("commit", &info.commit);
-    if !info.maintainer.is_empty() {
-        line("maintainer", &info.maintainer);
-    }
-    if info.builddate != 0 {
-        line("builddate", &info.builddate.to_string());
-    }
-    line("license", &info.license);
-    for d in &info.depends {
-        line("depend", d);
-    }
-    for p in &info.provides {
-        line("provides", p);
-    }
-    for r in &meta.replaces {
-        line("replaces", r);
-    }
-    if !meta.provider_priority.is_empty() {
-        line("provider_priority", &meta.provider_priority);
-    }
-    if !meta.replaces_priority.is_empty() {
-        line("replaces_priority", &meta.replaces_priority);
-    }
-    if !meta.triggers.is_empty() {
-        line("triggers", &meta.triggers.join(" "));
-    }
-    line("datahash", &datahash);
+    let pkginfo = super::fields::pkginfo(&info);
 
     // Control segment: .PKGINFO, then scripts; no end-of-archive.
     let mut control = Tar::new(opts.epoch);
@@ -391,4 +349,47 @@ pub fn build_unless(
         data: temp,
         info,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options() -> Options<'static> {
+        Options {
+            arch: "x86_64",
+            epoch: 0,
+            namespace: "",
+            key: None,
+        }
+    }
+
+    fn meta() -> PackageMeta {
+        PackageMeta {
+            name: "p".into(),
+            version: "1-r0".into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn stopping_and_unsafe_entries_are_errors_a_caller_can_match() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-package-{}", std::process::id())),
+        );
+        std::fs::create_dir_all(dir.path().join("usr")).unwrap();
+        std::fs::write(dir.path().join("usr/a"), "a").unwrap();
+        let stopped = build_unless(dir.path(), &meta(), &options(), &AtomicBool::new(true));
+        assert!(matches!(stopped, Err(Error::Stopped)));
+
+        let fifo = dir.path().join("usr/fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()));
+        match build(dir.path(), &meta(), &options()) {
+            Err(e @ Error::UnsafeEntry { .. }) => {
+                assert_eq!(e.to_string(), "usr/fifo: a FIFO cannot go in a package")
+            }
+            other => panic!("{:?}", other.err()),
+        }
+    }
 }

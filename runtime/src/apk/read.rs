@@ -1,53 +1,57 @@
 //! Reading what we (or apk-tools) wrote: the gzip members of a package or
-//! index, a package's `.PKGINFO`, an index's records.
+//! index, a package's `.PKGINFO`, an index's records. Tar entries are read
+//! with the `tar` crate, since downloaded packages come from anyone.
 
 use std::io::Read;
 
 use flate2::bufread::GzDecoder;
 use sha1::{Digest, Sha1};
 
-use super::package::Info;
+use super::fields::{self, Info};
+use super::Error;
 
 /// A gzip member: its compressed bytes and its decompressed content.
 pub type Member<'a> = (&'a [u8], Vec<u8>);
 
 /// Each gzip member of a file, in order.
-pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
-    members_until(bytes, |_| false)
+pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, Error> {
+    members_until(bytes, |_| Ok(false))
 }
 
 /// The first member (a signature, in a signed package or index).
-pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, String> {
-    members_until(bytes, |_| true)?
+pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, Error> {
+    members_until(bytes, |_| Ok(true))?
         .pop()
-        .ok_or_else(|| "empty file".to_owned())
+        .ok_or(Error::EmptyFile)
 }
 
 /// The members up to and including the control member (the one holding
 /// `.PKGINFO`): the data member, by far the largest, is not decompressed.
-pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, String> {
+pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, Error> {
     members_until(bytes, |content| {
-        tar_files(content).iter().any(|(n, _)| n == ".PKGINFO")
+        Ok(tar_files(content)?.iter().any(|(n, _)| n == ".PKGINFO"))
     })
 }
 
 /// The members up to and including the first for whose content `last`
 /// holds.
-fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Member<'_>>, String> {
+fn members_until(
+    bytes: &[u8],
+    last: impl Fn(&[u8]) -> Result<bool, Error>,
+) -> Result<Vec<Member<'_>>, Error> {
     let mut out = Vec::new();
     let mut rest = bytes;
     while !rest.is_empty() {
         let mut d = GzDecoder::new(rest);
         let mut content = Vec::new();
-        d.read_to_end(&mut content).map_err(|e| {
-            format!(
-                "not a gzip member at byte {}: {e}",
-                bytes.len() - rest.len()
-            )
-        })?;
+        d.read_to_end(&mut content)
+            .map_err(|source| Error::NotGzip {
+                offset: bytes.len() - rest.len(),
+                source,
+            })?;
         let after = d.into_inner();
         let used = rest.len() - after.len();
-        let done = last(&content);
+        let done = last(&content)?;
         out.push((&rest[..used], content));
         rest = after;
         if done {
@@ -57,122 +61,69 @@ fn members_until(bytes: &[u8], last: impl Fn(&[u8]) -> bool) -> Result<Vec<Membe
     Ok(out)
 }
 
-/// The regular files of a tar fragment, by name.
-pub fn tar_files(tar: &[u8]) -> Vec<(String, Vec<u8>)> {
+/// The regular files of a tar fragment, by name, with GNU long names and
+/// PAX paths applied. The signature and control members of a package end
+/// without an end-of-archive: the end of the input ends the fragment.
+pub fn tar_files(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
+    let bad = |source| Error::BadTar { source };
     let mut out = Vec::new();
-    let mut at = 0;
-    while at + 512 <= tar.len() {
-        let h = &tar[at..at + 512];
-        if h[0] == 0 {
-            break;
+    let mut archive = tar::Archive::new(tar);
+    for entry in archive.entries().map_err(bad)? {
+        let mut entry = entry.map_err(bad)?;
+        if !entry.header().entry_type().is_file() {
+            continue;
         }
-        let name = String::from_utf8_lossy(&h[..100])
-            .trim_end_matches('\0')
-            .to_owned();
-        let size_field = String::from_utf8_lossy(&h[124..136]);
-        let size = u64::from_str_radix(size_field.trim_matches(|c: char| c == '\0' || c == ' '), 8)
-            .unwrap_or(0) as usize;
-        let start = at + 512;
-        let end = (start + size).min(tar.len());
-        if h[156] == b'0' || h[156] == 0 {
-            out.push((name, tar[start..end].to_vec()));
-        }
-        at = start + size.div_ceil(512) * 512;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let mut content = Vec::new();
+        entry.read_to_end(&mut content).map_err(bad)?;
+        out.push((name, content));
     }
-    out
+    Ok(out)
 }
 
 /// A package's control member (compressed, as its checksum covers it) and
 /// its `.PKGINFO`.
-fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), String> {
+fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), Error> {
     let members = control_members(bytes)?;
     let Some((compressed, content)) = members.last() else {
-        return Err("no .PKGINFO in the package".into());
+        return Err(Error::NoPkgInfo);
     };
-    let pkginfo = tar_files(content)
+    let pkginfo = tar_files(content)?
         .into_iter()
         .find(|(n, _)| n == ".PKGINFO")
-        .ok_or("no .PKGINFO in the package")?
+        .ok_or(Error::NoPkgInfo)?
         .1;
     Ok((*compressed, pkginfo))
 }
 
 /// The checksum the index records for a package (`C:`): its control
 /// member's SHA-1.
-pub fn control_checksum(bytes: &[u8]) -> Result<String, String> {
+pub fn control_checksum(bytes: &[u8]) -> Result<String, Error> {
     Ok(super::q1(&Sha1::digest(control(bytes)?.0)))
 }
 
-/// A package's index fields, from its control member.
-pub fn package(bytes: &[u8]) -> Result<Info, String> {
+/// A package's fields, from the `.PKGINFO` in its control member, with the
+/// two an index adds.
+pub fn package(bytes: &[u8]) -> Result<Info, Error> {
     let (compressed, pkginfo) = control(bytes)?;
-    let mut info = Info {
+    Ok(Info {
         checksum: super::q1(&Sha1::digest(compressed)),
         file_size: bytes.len() as u64,
-        ..Default::default()
-    };
-    for line in String::from_utf8_lossy(&pkginfo).lines() {
-        let Some((k, v)) = line.split_once(" = ") else {
-            continue;
-        };
-        let v = v.to_owned();
-        match k {
-            "pkgname" => info.name = v,
-            "pkgver" => info.version = v,
-            "arch" => info.arch = v,
-            "size" => info.size = v.parse().unwrap_or(0),
-            "pkgdesc" => info.description = v,
-            "url" => info.url = v,
-            "license" => info.license = v,
-            "origin" => info.origin = v,
-            "maintainer" => info.maintainer = v,
-            "builddate" => info.builddate = v.parse().unwrap_or(0),
-            "commit" => info.commit = v,
-            "provider_priority" => info.provider_priority = v,
-            "depend" => info.depends.push(v),
-            "provides" => info.provides.push(v),
-            _ => {}
-        }
-    }
-    Ok(info)
+        ..fields::parse_pkginfo(&String::from_utf8_lossy(&pkginfo))
+    })
 }
 
 /// The records of an `APKINDEX.tar.gz`.
-pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
+pub fn index(bytes: &[u8]) -> Result<Vec<Info>, Error> {
     let mut out = Vec::new();
     for (_, content) in members(bytes)? {
-        for (name, text) in tar_files(&content) {
+        for (name, text) in tar_files(&content)? {
             if name != "APKINDEX" {
                 continue;
             }
             let text = String::from_utf8_lossy(&text).into_owned();
             for record in text.split("\n\n") {
-                let mut info = Info::default();
-                for line in record.lines() {
-                    let Some((k, v)) = line.split_once(':') else {
-                        continue;
-                    };
-                    let v = v.to_owned();
-                    match k {
-                        "C" => info.checksum = v,
-                        "P" => info.name = v,
-                        "V" => info.version = v,
-                        "A" => info.arch = v,
-                        "S" => info.file_size = v.parse().unwrap_or(0),
-                        "I" => info.size = v.parse().unwrap_or(0),
-                        "T" => info.description = v,
-                        "U" => info.url = v,
-                        "L" => info.license = v,
-                        "o" => info.origin = v,
-                        "m" => info.maintainer = v,
-                        "t" => info.builddate = v.parse().unwrap_or(0),
-                        "c" => info.commit = v,
-                        "k" => info.provider_priority = v,
-                        "D" => info.depends = v.split(' ').map(str::to_owned).collect(),
-                        "p" => info.provides = v.split(' ').map(str::to_owned).collect(),
-                        _ => {}
-                    }
-                }
+                let info = fields::parse_record(record);
                 if !info.name.is_empty() {
                     out.push(info);
                 }
@@ -180,4 +131,131 @@ pub fn index(bytes: &[u8]) -> Result<Vec<Info>, String> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apk::key::{self, Key};
+    use crate::apk::package;
+    use crate::apk::tarball::{Entry, Tar, REGULAR};
+    use crate::scratch::Scratch;
+    use melangec_compiler::ir::PackageMeta;
+
+    #[test]
+    fn signature_and_control_fragments_read_without_an_end_of_archive() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-read-{}", std::process::id())),
+        );
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+        std::fs::write(tree.join("usr/bin/hello"), "hi\n").unwrap();
+        let (private, _) = key::generate(&dir.path().join("test.rsa"), 2048).unwrap();
+        let key = Key::load(&private).unwrap();
+        let meta = PackageMeta {
+            name: "hello".into(),
+            version: "1-r0".into(),
+            scripts: vec![(".post-install".into(), "#!/bin/sh\n".into())],
+            ..Default::default()
+        };
+        let opts = package::Options {
+            arch: "x86_64",
+            epoch: 0,
+            namespace: "",
+            key: Some(&key),
+        };
+        let apk = package::build(&tree, &meta, &opts).unwrap();
+        let bytes = apk.bytes().unwrap();
+        let members = members(&bytes).unwrap();
+        assert_eq!(members.len(), 3);
+        for (_, content) in &members[..2] {
+            // The last record holds an entry's content: no end-of-archive.
+            assert!(content[content.len() - 512..].iter().any(|b| *b != 0));
+        }
+        let names = |m: &Member| -> Vec<String> {
+            tar_files(&m.1)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(&members[0]), [".SIGN.RSA256.test.rsa.pub"]);
+        assert_eq!(names(&members[1]), [".PKGINFO", ".post-install"]);
+        let (_, signature) = tar_files(&members[0].1).unwrap().remove(0);
+        assert_eq!(signature, key.sign(members[1].0));
+        assert_eq!(
+            tar_files(&members[2].1).unwrap(),
+            [("usr/bin/hello".to_owned(), b"hi\n".to_vec())]
+        );
+        assert_eq!(package(&bytes).unwrap(), apk.info);
+    }
+
+    #[test]
+    fn long_names_gnu_and_pax() {
+        let long = format!("usr/share/{}/file", "x".repeat(120));
+        // GNU: a `././@LongLink` entry carries the name.
+        let mut gnu = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mode(0o644);
+        header.set_size(3);
+        gnu.append_data(&mut header, &long, &b"gnu"[..]).unwrap();
+        let gnu = gnu.into_inner().unwrap();
+        assert!(gnu.windows(13).any(|w| w == b"././@LongLink"));
+        // PAX: a `path` record, as our writer makes for a long path.
+        let mut pax = Tar::new(0);
+        pax.append(
+            Entry {
+                path: &long,
+                kind: REGULAR,
+                mode: 0o644,
+                size: 3,
+                link: "",
+                pax: Vec::new(),
+                owner_names: true,
+            },
+            b"pax",
+        )
+        .unwrap();
+        assert!(pax.bytes().windows(5).any(|w| w == b"path="));
+
+        let file = |content: &[u8]| vec![(long.clone(), content.to_vec())];
+        assert_eq!(tar_files(&gnu).unwrap(), file(b"gnu"));
+        // The same entries as a fragment, without the end-of-archive.
+        assert_eq!(tar_files(&gnu[..gnu.len() - 1024]).unwrap(), file(b"gnu"));
+        assert_eq!(tar_files(pax.bytes()).unwrap(), file(b"pax"));
+        // A header that is not one is an error, not a guess.
+        assert!(tar_files(&[b'a'; 512]).is_err());
+    }
+
+    #[test]
+    fn reading_names_what_is_wrong() {
+        let not_gzip = members(b"\x1f\x8b garbage");
+        assert!(matches!(not_gzip, Err(Error::NotGzip { offset: 0, .. })));
+        let apk = package::build(
+            std::path::Path::new("/nonexistent"),
+            &PackageMeta {
+                name: "p".into(),
+                version: "1-r0".into(),
+                ..Default::default()
+            },
+            &package::Options {
+                arch: "x86_64",
+                epoch: 0,
+                namespace: "",
+                key: None,
+            },
+        )
+        .unwrap();
+        let mut bytes = apk.bytes().unwrap();
+        bytes.extend_from_slice(b"trailing");
+        let offset = apk.info.file_size as usize;
+        let trailing = members(&bytes);
+        assert!(
+            matches!(trailing, Err(Error::NotGzip { offset: o, .. }) if o == offset),
+            "{trailing:?}"
+        );
+        let index = crate::apk::index::build(&[], 0, None);
+        assert!(matches!(package(&index), Err(Error::NoPkgInfo)));
+    }
 }

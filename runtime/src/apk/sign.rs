@@ -1,33 +1,28 @@
-//! Re-signing: a package or index with any signature member replaced by
-//! one made by a key. A package signs its control member; an index, the
-//! whole unsigned file.
+//! Signing a package or an index that already exists: its signature member,
+//! if any, is replaced by one made with the given key.
 
 use super::key::Key;
-use super::read;
+use super::{read, Error};
 
-/// Replaces any signature member with one made by `key`.
-pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
-    let members = read::members(bytes)?;
-    let unsigned: Vec<&[u8]> = members
-        .iter()
-        .filter(|(_, content)| {
-            !read::tar_files(content)
-                .first()
-                .is_some_and(|(n, _)| n.starts_with(".SIGN."))
-        })
-        .map(|(c, _)| *c)
-        .collect();
-    let first = *unsigned.first().ok_or("nothing to sign")?;
-    // A package signs its control member; an index, the whole unsigned file.
-    let is_index = read::tar_files(
-        &members
-            .iter()
-            .find(|(c, _)| *c == first)
-            .map(|(_, t)| t.clone())
-            .unwrap_or_default(),
-    )
-    .iter()
-    .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
+/// `bytes` with any signature member replaced by one made by `key`. A
+/// package's signature covers its control member; an index's, the whole
+/// unsigned file.
+pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, Error> {
+    let mut unsigned = Vec::new();
+    let mut is_index = false;
+    for (compressed, content) in read::members(bytes)? {
+        let files = read::tar_files(&content)?;
+        if files.first().is_some_and(|(n, _)| n.starts_with(".SIGN.")) {
+            continue;
+        }
+        if unsigned.is_empty() {
+            is_index = files
+                .iter()
+                .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
+        }
+        unsigned.push(compressed);
+    }
+    let first = *unsigned.first().ok_or(Error::NothingToSign)?;
     let signed: Vec<u8> = if is_index {
         unsigned.concat()
     } else {
@@ -38,4 +33,51 @@ pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, String> {
         out.extend_from_slice(part);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apk::{index, key, package};
+    use crate::scratch::Scratch;
+    use melangec_compiler::ir::PackageMeta;
+
+    #[test]
+    fn a_package_signs_its_control_member_and_an_index_all_of_itself() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-sign-{}", std::process::id())),
+        );
+        std::fs::create_dir_all(dir.path()).unwrap();
+        let (private, _) = key::generate(&dir.path().join("a.rsa"), 2048).unwrap();
+        let key = Key::load(&private).unwrap();
+        let meta = PackageMeta {
+            name: "empty".into(),
+            version: "1-r0".into(),
+            ..Default::default()
+        };
+        let opts = package::Options {
+            arch: "x86_64",
+            epoch: 7,
+            namespace: "",
+            key: None,
+        };
+        let apk = package::build(&dir.path().join("none"), &meta, &opts).unwrap();
+        let unsigned = apk.bytes().unwrap();
+
+        let signed = resign(&unsigned, &key, 7).unwrap();
+        let members = read::members(&signed).unwrap();
+        assert_eq!(members.len(), 3);
+        let (name, signature) = read::tar_files(&members[0].1).unwrap().remove(0);
+        assert_eq!(name, ".SIGN.RSA256.a.rsa.pub");
+        assert_eq!(signature, key.sign(members[1].0));
+        assert_eq!(&signed[members[0].0.len()..], &unsigned[..]);
+        // Signing again replaces the signature rather than adding one.
+        assert_eq!(resign(&signed, &key, 7).unwrap(), signed);
+
+        let unsigned = index::build(std::slice::from_ref(&apk.info), 7, None);
+        let signed = resign(&unsigned, &key, 7).unwrap();
+        let (first, _) = read::first_member(&signed).unwrap();
+        assert_eq!(&signed[first.len()..], &unsigned[..]);
+        assert_eq!(signed, index::build(&[apk.info], 7, Some(&key)));
+    }
 }

@@ -1,7 +1,9 @@
 //! A ustar writer with every header byte fixed: ownership root, one mtime,
-//! 7/11-digit octal fields, PAX records for checksums and long names. No
-//! end-of-archive unless asked, since the signature and control segments
-//! of an APK must not carry one.
+//! 7/11-digit octal fields, PAX records for checksums and long names. It is
+//! hand-written (reading uses the `tar` crate) because packages must be
+//! byte-exact: the crate's Builder chooses header layouts and long-name
+//! entries itself and always ends with an end-of-archive, which the
+//! signature and control segments of an APK must not carry.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};

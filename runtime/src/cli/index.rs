@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 
 use melangec::apk::key::Key;
-use melangec::apk::{read, write};
+use melangec::apk::{read, repository};
 use melangec::recipe::source_date_epoch;
 
 use super::Failure;
@@ -39,7 +39,7 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
         infos.push(read::package(&bytes).map_err(|e| format!("{}: {e}", apk.display()))?);
     }
     let epoch = source_date_epoch().map_err(Failure::message)?;
-    let count = write::write_index(&args.output, infos, args.merge, epoch, key.as_ref())
+    let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())
         .map_err(Failure::message)?;
     eprintln!("wrote {} ({count} packages)", args.output.display());
     Ok(())

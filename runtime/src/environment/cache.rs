@@ -66,9 +66,8 @@ pub async fn package(cache: &Path, p: &PackageRef<'_>) -> Result<(Vec<u8>, Strin
         ));
     }
     let sha = hex(&Sha256::digest(&bytes));
-    write_atomic(&file, &bytes, 0o644).map_err(|e| Error::write(&file, e))?;
-    write_atomic(&sidecar, format!("{sha}\n").as_bytes(), 0o644)
-        .map_err(|e| Error::write(&sidecar, e))?;
+    write_atomic(&file, &bytes, 0o644)?;
+    write_atomic(&sidecar, format!("{sha}\n").as_bytes(), 0o644)?;
     Ok((bytes, sha))
 }
 

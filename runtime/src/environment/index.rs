@@ -37,7 +37,7 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
     // Only the signature member is decompressed here; the index's own
     // members are read once, below.
     let (sig_member, sig_content) = read::first_member(bytes).map_err(|e| fail(e.to_string()))?;
-    let signatures = read::tar_files(&sig_content);
+    let signatures = read::tar_files(&sig_content).map_err(|e| fail(e.to_string()))?;
     let signed = &bytes[sig_member.len()..];
     let mut tried = Vec::new();
     for (name, signature) in signatures.iter().filter(|(n, _)| n.starts_with(".SIGN.")) {

@@ -29,7 +29,7 @@ pub async fn key_file(cache: &Path, entry: &str, network: Network) -> Result<Pat
             });
         }
         let bytes = fetch::get(entry.to_owned()).await?;
-        write_atomic(&path, &bytes, 0o644).map_err(|e| Error::write(&path, e))?;
+        write_atomic(&path, &bytes, 0o644)?;
     }
     Ok(path)
 }

@@ -26,6 +26,8 @@ use std::path::PathBuf;
 
 use melangec_compiler::{Diagnostics, PinnedEnvironment};
 
+use crate::atomic::WriteError;
+
 pub use prepare::prepare;
 pub use request::{Extra, Wanted};
 
@@ -49,8 +51,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {}: {reason}", path.display())]
-    Write { path: PathBuf, reason: String },
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// A repository's index is unsigned, badly signed or unreadable.
     #[error("{repository}: {reason}")]
     Index { repository: String, reason: String },
@@ -94,11 +96,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn write(path: &std::path::Path, reason: impl Display) -> Error {
-        Error::Write {
+    pub(crate) fn write(path: &std::path::Path, source: std::io::Error) -> Error {
+        Error::Write(WriteError {
             path: path.to_path_buf(),
-            reason: reason.to_string(),
-        }
+            source,
+        })
     }
 
     /// The diagnostics to show instead of the message, when there are some.

@@ -67,7 +67,7 @@ async fn memo(cache: &Path, packages: &[Locked], network: Network) -> Result<Mem
         m.has_group,
         m.installed
     );
-    write_atomic(&path, text.as_bytes(), 0o644).map_err(|e| Error::write(&path, e))?;
+    write_atomic(&path, text.as_bytes(), 0o644)?;
     Ok(m)
 }
 

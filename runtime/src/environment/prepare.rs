@@ -95,8 +95,7 @@ async fn locked(
     ls.retain(|l| l.arch != arch);
     ls.push(fresh);
     ls.sort_by(|a, b| a.arch.cmp(&b.arch));
-    write_atomic(&lock.path, lockfile::render(ls).as_bytes(), 0o644)
-        .map_err(|e| Error::write(&lock.path, e))?;
+    write_atomic(&lock.path, lockfile::render(ls).as_bytes(), 0o644)?;
     console.line(format_args!(
         "refreshed {} for {arch}: the environment asks for other packages",
         lock.path.display()

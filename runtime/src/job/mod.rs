@@ -75,8 +75,6 @@ pub enum Error {
     /// The recipe does not compile.
     #[error("{}", .0.first_line())]
     Recipe(Diagnostics),
-    #[error("{0}")]
-    Key(String),
     #[error(transparent)]
     Daemon(#[from] ConnectError),
     #[error(transparent)]
@@ -91,8 +89,11 @@ pub enum Error {
     Solve(String),
     #[error("lost the connection to BuildKit at {addr}: {message}")]
     Lost { addr: String, message: String },
-    #[error("{0}")]
-    Package(String),
+    #[error(transparent)]
+    Apk(#[from] crate::apk::Error),
+    /// The packaging thread died.
+    #[error("packaging failed: {0}")]
+    Packaging(String),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -145,8 +146,7 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
         .signing_key
         .as_deref()
         .map(crate::apk::key::Key::load)
-        .transpose()
-        .map_err(|e| Error::Key(e.to_string()))?;
+        .transpose()?;
     // A recipe error is reported before any daemon is contacted.
     let first = compile(&file, &options, &library).map_err(Error::Recipe)?;
 

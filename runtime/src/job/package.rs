@@ -10,8 +10,7 @@ use melangec_compiler::ir::PackageMeta;
 
 use super::Error;
 use crate::apk::key::Key;
-use crate::apk::package::{self, STOPPED};
-use crate::apk::write;
+use crate::apk::{self, package, repository};
 use crate::buildkit::solve::new_id;
 use crate::cancel::Cancel;
 
@@ -44,19 +43,19 @@ pub async fn package(job: Job, cancel: &Cancel) -> Result<Vec<PathBuf>, Error> {
                 source,
             })?;
         }
-        let built = match write::build_packages(&job.tree, &job.metas, &opts, cancel.flag()) {
-            Err(e) if e == STOPPED => return Err(Error::Cancelled),
-            other => other.map_err(Error::Package)?,
+        let built = match repository::build_packages(&job.tree, &job.metas, &opts, cancel.flag()) {
+            Err(apk::Error::Stopped) => return Err(Error::Cancelled),
+            other => other?,
         };
-        if cancel.is_cancelled() {
-            return Err(Error::Cancelled);
-        }
         replace_dir(&job.tree, &job.target)?;
-        write::write_packages(&built, &opts, &job.out_dir, job.generate_index)
-            .map_err(Error::Package)
+        Ok(repository::write_packages(
+            &built,
+            &opts,
+            &job.out_dir,
+            job.generate_index,
+        )?)
     });
-    task.await
-        .map_err(|e| Error::Package(format!("packaging failed: {e}")))?
+    task.await.map_err(|e| Error::Packaging(e.to_string()))?
 }
 
 /// Puts `new` where `target` is, replacing it; the old tree is removed only

@@ -136,6 +136,19 @@ impl Diagnostic {
         self
     }
 
+    /// A diagnostic about a pipeline definition, pointed at the recipe step
+    /// that uses it: the recipe's line first, the definition's as a note.
+    pub fn from_pipeline(self, recipe: &SourceFile, step: Span) -> Diagnostic {
+        let note = Note {
+            message: format!("in pipeline definition {}", self.file.name()),
+            file: self.file,
+            span: self.span,
+        };
+        Diagnostic::new(self.code, recipe, step, self.message)
+            .with_label("in the pipeline this step uses")
+            .with_note(note)
+    }
+
     /// 1-based line the diagnostic points at.
     pub fn line(&self) -> u32 {
         self.file.line_of(self.span.start)

@@ -80,15 +80,7 @@ impl<'a> Expander<'a> {
     ) {
         let mut d = Diagnostic::new(Code::Uses, file, span, message).with_label(label.to_owned());
         if let Some(origin) = origin {
-            // Point at the recipe first; the definition line is the note.
-            let note = Note {
-                file: file.clone(),
-                span,
-                message: format!("in pipeline definition {}", file.name()),
-            };
-            d = Diagnostic::new(Code::Uses, self.recipe_file, origin, d.message.clone())
-                .with_label("in the pipeline this step uses")
-                .with_note(note);
+            d = d.from_pipeline(self.recipe_file, origin);
         }
         self.diags.push(d);
     }

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::front::diagnostics::{Code, Diagnostic, Diagnostics, Note};
+use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::front::recipe::{Recipe, Text};
 use crate::ir::guest::{OUTDIR, WORKSPACE};
 use crate::ir::{Call, Expanded, ExpandedStep, Resolved, ResolvedStep};
@@ -146,14 +146,7 @@ impl Substituter<'_> {
             let span = narrow(file, text, &e);
             let mut d = Diagnostic::new(Code::Template, file, span, e.message).with_label("here");
             if file.name() != self.recipe_file.name() {
-                let note = Note {
-                    file: file.clone(),
-                    span,
-                    message: format!("in pipeline definition {}", file.name()),
-                };
-                d = Diagnostic::new(Code::Template, self.recipe_file, origin, d.message.clone())
-                    .with_label("in the pipeline this step uses")
-                    .with_note(note);
+                d = d.from_pipeline(self.recipe_file, origin);
             }
             self.diags.push(d);
         }

@@ -100,15 +100,14 @@ fn notes(args: &BuildArgs, console: &Console) {
 fn request(args: BuildArgs) -> Result<Request, Failure> {
     let daemon = match &args.buildkit_addr {
         Some(a) => Candidates {
-            addrs: vec![Addr::parse(a).map_err(Failure::message)?],
+            addrs: vec![Addr::parse(a)?],
             explicit: true,
         },
         None => Candidates {
             addrs: addr::candidates(
                 std::env::var("BUILDKIT_HOST").ok().as_deref(),
                 std::env::var("DOCKER_HOST").ok().as_deref(),
-            )
-            .map_err(Failure::message)?,
+            )?,
             explicit: false,
         },
     };
@@ -154,10 +153,7 @@ pub fn run(args: BuildArgs) -> Result<(), Failure> {
                 Ok(())
             }
             Err(job::Error::Cancelled) => Err(interrupts.failure()),
-            Err(e) => Err(match e.diagnostics() {
-                Some(d) => Failure::Diagnostics(d.clone()),
-                None => Failure::message(e),
-            }),
+            Err(e) => Err(e.into()),
         }
     })
 }

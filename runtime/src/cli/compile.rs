@@ -32,7 +32,7 @@ pub struct CompileArgs {
 }
 
 pub fn run(args: CompileArgs) -> Result<(), Failure> {
-    let inputs = args.recipe.sources().read().map_err(Failure::message)?;
+    let inputs = args.recipe.sources().read()?;
     let mut options = inputs.options;
     if let Some(caps) = args.caps {
         options.caps = caps.into_iter().filter(|c| !c.is_empty()).collect();
@@ -42,20 +42,13 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
     let lock = LockFile::new(&inputs.recipe, args.env.lock.as_deref());
     if lock.in_use() {
         let extra = args.env.repos.extra();
-        let pinned = async_runtime()?
-            .block_on(pinned_offline(&lock, &extra, &compiled.build))
-            .map_err(|e| match e.diagnostics() {
-                Some(d) => Failure::Diagnostics(d.clone()),
-                None => Failure::message(e),
-            })?;
+        let pinned = async_runtime()?.block_on(pinned_offline(&lock, &extra, &compiled.build))?;
         options.environment = Some(pinned);
         compiled =
             compile(&inputs.file, &options, &inputs.library).map_err(Failure::Diagnostics)?;
     }
     match &args.output {
-        Some(path) => {
-            melangec::atomic::write(path, &compiled.bytes, 0o644).map_err(Failure::message)
-        }
+        Some(path) => Ok(melangec::atomic::write(path, &compiled.bytes, 0o644)?),
         None => print_out(&compiled.bytes),
     }
 }

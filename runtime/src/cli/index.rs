@@ -6,7 +6,7 @@ use melangec::apk::key::Key;
 use melangec::apk::{read, repository};
 use melangec::recipe::source_date_epoch;
 
-use super::Failure;
+use super::{read_file, Failure};
 
 #[derive(clap::Args)]
 pub struct IndexArgs {
@@ -26,21 +26,13 @@ pub struct IndexArgs {
 }
 
 pub fn run(args: IndexArgs) -> Result<(), Failure> {
-    let key = args
-        .signing_key
-        .as_deref()
-        .map(Key::load)
-        .transpose()
-        .map_err(Failure::message)?;
+    let key = args.signing_key.as_deref().map(Key::load).transpose()?;
     let mut infos = Vec::new();
     for apk in &args.apks {
-        let bytes = std::fs::read(apk)
-            .map_err(|e| Failure::Message(format!("cannot read {}: {e}", apk.display())))?;
-        infos.push(read::package(&bytes).map_err(|e| format!("{}: {e}", apk.display()))?);
+        infos.push(read::package(&read_file(apk)?).map_err(|e| e.in_file(apk))?);
     }
-    let epoch = source_date_epoch().map_err(Failure::message)?;
-    let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())
-        .map_err(Failure::message)?;
+    let epoch = source_date_epoch()?;
+    let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
     eprintln!("wrote {} ({count} packages)", args.output.display());
     Ok(())
 }

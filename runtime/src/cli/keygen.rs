@@ -17,7 +17,7 @@ pub struct KeygenArgs {
 }
 
 pub fn run(args: KeygenArgs) -> Result<(), Failure> {
-    let (private, public) = key::generate(&args.name, args.key_size).map_err(Failure::message)?;
+    let (private, public) = key::generate(&args.name, args.key_size)?;
     eprintln!("wrote {} and {}", private.display(), public.display());
     Ok(())
 }

@@ -26,16 +26,9 @@ pub struct LockArgs {
     output: Option<PathBuf>,
 }
 
-fn failure(e: melangec::environment::Error) -> Failure {
-    match e.diagnostics() {
-        Some(d) => Failure::Diagnostics(d.clone()),
-        None => Failure::message(e),
-    }
-}
-
 pub fn run(args: LockArgs) -> Result<(), Failure> {
     let runtime = async_runtime()?;
-    let inputs = args.recipe.sources().read().map_err(Failure::message)?;
+    let inputs = args.recipe.sources().read()?;
     let mut arches = vec![inputs.options.arch];
     for a in &args.also_arch {
         let arch = Arch::from(*a);
@@ -56,15 +49,15 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
             if pinned::fetchable(&lock.packages).is_ok() {
                 pinned::remember(&cache, &lock.packages).await?;
             }
-            Ok(lock)
+            Ok::<_, Failure>(lock)
         });
-        locks.push(lock.map_err(failure)?);
+        locks.push(lock?);
     }
     let output = args
         .output
         .clone()
         .unwrap_or_else(|| lockfile::default_path(&args.recipe.recipe));
-    write_atomic(&output, lockfile::render(&locks).as_bytes(), 0o644).map_err(Failure::message)?;
+    write_atomic(&output, lockfile::render(&locks).as_bytes(), 0o644)?;
     let count: usize = locks.iter().map(|l| l.packages.len()).sum();
     eprintln!("wrote {} ({count} packages)", output.display());
     Ok(())

@@ -76,6 +76,44 @@ impl From<String> for Failure {
     }
 }
 
+/// The stages' errors, each one sentence.
+macro_rules! message_from {
+    ($($error:ty),*) => {
+        $(impl From<$error> for Failure {
+            fn from(e: $error) -> Failure {
+                Failure::message(e)
+            }
+        })*
+    };
+}
+
+message_from!(
+    melangec::apk::Error,
+    melangec::atomic::WriteError,
+    melangec::recipe::InputError,
+    melangec::buildkit::addr::AddrError,
+    melangec::pipelines::PipelineDirError,
+    melangec_compiler::render::RenderError
+);
+
+impl From<melangec::environment::Error> for Failure {
+    fn from(e: melangec::environment::Error) -> Failure {
+        match e.diagnostics() {
+            Some(d) => Failure::Diagnostics(d.clone()),
+            None => Failure::message(e),
+        }
+    }
+}
+
+impl From<melangec::job::Error> for Failure {
+    fn from(e: melangec::job::Error) -> Failure {
+        match e.diagnostics() {
+            Some(d) => Failure::Diagnostics(d.clone()),
+            None => Failure::message(e),
+        }
+    }
+}
+
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -115,6 +153,12 @@ fn async_runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Message(format!("cannot start the async runtime: {e}")))
+}
+
+/// A file's bytes, for the commands that take files.
+fn read_file(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    std::fs::read(path)
+        .map_err(|e| Failure::Message(format!("cannot read {}: {e}", path.display())))
 }
 
 /// Writes to standard output; a reader that went away (`| head`) ends the

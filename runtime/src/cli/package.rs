@@ -55,12 +55,7 @@ pub struct PackageArgs {
 /// Packages a directory as it is: how test repositories are made from other
 /// distributions' packages.
 pub fn run(args: PackageArgs) -> Result<(), Failure> {
-    let key = args
-        .signing_key
-        .as_deref()
-        .map(Key::load)
-        .transpose()
-        .map_err(Failure::message)?;
+    let key = args.signing_key.as_deref().map(Key::load).transpose()?;
     let meta = PackageMeta {
         name: args.name.clone(),
         version: args.version,
@@ -79,13 +74,13 @@ pub fn run(args: PackageArgs) -> Result<(), Failure> {
     };
     let opts = package::Options {
         arch: &args.arch,
-        epoch: source_date_epoch().map_err(Failure::message)?,
+        epoch: source_date_epoch()?,
         namespace: "",
         key: key.as_ref(),
     };
-    let apk = package::build(&args.dir, &meta, &opts).map_err(Failure::message)?;
+    let apk = package::build(&args.dir, &meta, &opts)?;
     let path = args.out_dir.join(&args.arch).join(&apk.file_name);
-    apk.write_to(&path).map_err(Failure::message)?;
+    apk.write_to(&path)?;
     eprintln!("wrote {}", path.display());
     Ok(())
 }

@@ -32,7 +32,7 @@ enum PipelinesAction {
 pub fn run(args: PipelinesArgs) -> Result<(), Failure> {
     let mut dirs: Vec<PathBuf> = args.pipeline_dir.into_iter().collect();
     dirs.extend(args.pipeline_dirs);
-    let library = melangec::pipelines::library(&dirs).map_err(Failure::message)?;
+    let library = melangec::pipelines::library(&dirs)?;
     let text = match args.action {
         None => list(&library),
         Some(PipelinesAction::Show { name }) => show(&library, &name)?,

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 
 use melangec_compiler::render;
 
-use super::{print_out, Failure};
+use super::{print_out, read_file, Failure};
 
 #[derive(clap::Args)]
 pub struct RenderArgs {
@@ -20,9 +20,8 @@ pub fn run(args: RenderArgs) -> Result<(), Failure> {
             .map_err(|e| Failure::Message(format!("cannot read standard input: {e}")))?;
         buf
     } else {
-        std::fs::read(path)
-            .map_err(|e| Failure::Message(format!("cannot read {}: {e}", path.display())))?
+        read_file(path)?
     };
-    let text = render::render_bytes(&bytes).map_err(Failure::message)?;
+    let text = render::render_bytes(&bytes)?;
     print_out(text.as_bytes())
 }

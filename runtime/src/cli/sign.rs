@@ -7,7 +7,7 @@ use melangec::apk::sign::resign;
 use melangec::atomic::write as write_atomic;
 use melangec::recipe::source_date_epoch;
 
-use super::Failure;
+use super::{read_file, Failure};
 
 #[derive(clap::Args)]
 pub struct SignArgs {
@@ -20,13 +20,11 @@ pub struct SignArgs {
 }
 
 pub fn run(args: SignArgs) -> Result<(), Failure> {
-    let key = Key::load(&args.signing_key).map_err(Failure::message)?;
-    let epoch = source_date_epoch().map_err(Failure::message)?;
+    let key = Key::load(&args.signing_key)?;
+    let epoch = source_date_epoch()?;
     for f in &args.files {
-        let bytes = std::fs::read(f)
-            .map_err(|e| Failure::Message(format!("cannot read {}: {e}", f.display())))?;
-        let signed = resign(&bytes, &key, epoch).map_err(|e| format!("{}: {e}", f.display()))?;
-        write_atomic(f, &signed, 0o644).map_err(Failure::message)?;
+        let signed = resign(&read_file(f)?, &key, epoch).map_err(|e| e.in_file(f))?;
+        write_atomic(f, &signed, 0o644)?;
         eprintln!("signed {}", f.display());
     }
     Ok(())

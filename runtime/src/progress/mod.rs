@@ -284,6 +284,33 @@ mod tests {
         })
     }
 
+    fn update(vertexes: Vec<V>, logs: Vec<VertexLog>) -> StatusResponse {
+        StatusResponse {
+            vertexes,
+            logs,
+            ..Default::default()
+        }
+    }
+
+    fn v(
+        d: &str,
+        name: &str,
+        started: Option<prost_types::Timestamp>,
+        completed: Option<prost_types::Timestamp>,
+        cached: bool,
+        error: &str,
+    ) -> V {
+        V {
+            digest: d.into(),
+            name: name.into(),
+            started,
+            completed,
+            cached,
+            error: error.into(),
+            ..Default::default()
+        }
+    }
+
     fn definition() -> pb::Definition {
         let mut locations = BTreeMap::new();
         locations.insert(
@@ -320,20 +347,6 @@ mod tests {
     fn renders_like_buildctl_and_reports_the_failure() {
         let mut p = Progress::new(Mode::Plain, &definition());
         let mut out = Vec::new();
-        let update = |vertexes: Vec<V>, logs: Vec<VertexLog>| StatusResponse {
-            vertexes,
-            logs,
-            ..Default::default()
-        };
-        let v = |d: &str, name: &str, started, completed, cached, error: &str| V {
-            digest: d.into(),
-            name: name.into(),
-            started,
-            completed,
-            cached,
-            error: error.into(),
-            ..Default::default()
-        };
         p.update(
             &update(
                 vec![v("sha256:a", "hello: fetch", t(10), t(10), true, "")],
@@ -406,20 +419,6 @@ mod tests {
         let mut p = Progress::with_view(view, &definition());
         // The tty view draws on its own terminal, never on `out`.
         let mut out = Vec::new();
-        let update = |vertexes: Vec<V>, logs: Vec<VertexLog>| StatusResponse {
-            vertexes,
-            logs,
-            ..Default::default()
-        };
-        let v = |d: &str, name: &str, started, completed, cached, error: &str| V {
-            digest: d.into(),
-            name: name.into(),
-            started,
-            completed,
-            cached,
-            error: error.into(),
-            ..Default::default()
-        };
         let log = |d: &str, msg: &str, at| VertexLog {
             vertex: d.into(),
             timestamp: t(at),

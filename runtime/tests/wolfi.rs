@@ -22,6 +22,13 @@ fn wolfi() -> Option<PathBuf> {
     if dir.join("netcat-openbsd.yaml").is_file() {
         Some(dir)
     } else {
+        // CI always has the corpus beside the clone: there, its absence is
+        // a failure, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "no Wolfi corpus at {} under CI=true",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED: no Wolfi corpus at {} (set MELANGEC_CORPUS)",
             dir.display()

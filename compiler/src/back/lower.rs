@@ -26,12 +26,7 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
         if i > 0 {
             workspace = g.file(
                 Some(workspace),
-                vec![FileAction::Mkdir {
-                    path: format!("/{OUT}/{}", package.name),
-                    mode: 0o755,
-                    parents: true,
-                    timestamp,
-                }],
+                vec![outdir(&package.name, timestamp)],
                 &format!("{}: create {OUT}/{}", package.name, package.name),
                 None,
             );
@@ -137,16 +132,21 @@ fn populate(g: &mut LlbGraph, build: &Build, timestamp: Option<i64>) -> State {
                 contents_only: true,
                 create_dest_path: true,
             },
-            FileAction::Mkdir {
-                path: format!("/{OUT}/{main}"),
-                mode: 0o755,
-                parents: true,
-                timestamp,
-            },
+            outdir(main, timestamp),
         ],
         &format!("{main}: populate {WORKSPACE}"),
         None,
     )
+}
+
+/// A package's directory in the workspace's `melange-out`.
+fn outdir(package: &str, timestamp: Option<i64>) -> FileAction {
+    FileAction::Mkdir {
+        path: format!("/{OUT}/{package}"),
+        mode: 0o755,
+        parents: true,
+        timestamp,
+    }
 }
 
 /// A step's native download: fetched and checked by the daemon, then put

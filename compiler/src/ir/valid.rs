@@ -6,6 +6,8 @@
 use super::{Build, ExecStep, NativeSource};
 use crate::front::diagnostics::{Code, Diagnostic};
 use crate::options::PinnedEnvironment;
+use crate::passes::native::is_hex;
+use crate::passes::parse_time::valid_name;
 use crate::source::{SourceFile, Span};
 
 /// What is wrong, and the recipe line it came from when there is one.
@@ -63,7 +65,7 @@ pub fn validate(build: &Build) -> Result<(), Invalid> {
         ));
     }
     for (i, p) in build.packages.iter().enumerate() {
-        if !package_name(&p.name) {
+        if !valid_name(&p.name) {
             return Err(Invalid::new(format!("package name {:?}", p.name), None));
         }
         if build.packages[..i].iter().any(|q| q.name == p.name) {
@@ -106,9 +108,8 @@ fn exec_step(step: &ExecStep) -> Result<(), Invalid> {
             dir,
         }) => {
             let hex = checksum.strip_prefix("sha256:").unwrap_or("");
-            if !(url.starts_with("https://") || url.starts_with("http://"))
-                || hex.len() != 64
-                || !hex.bytes().all(|b| b.is_ascii_hexdigit())
+            if !http(url)
+                || !is_hex(hex, 64)
                 || filename.is_empty()
                 || filename.contains('/')
                 || dir.starts_with('/')
@@ -129,10 +130,7 @@ fn exec_step(step: &ExecStep) -> Result<(), Invalid> {
 
 fn pinned_environment(pinned: &PinnedEnvironment) -> Result<(), Invalid> {
     for p in &pinned.packages {
-        if !(p.url.starts_with("https://") || p.url.starts_with("http://"))
-            || p.sha256.len() != 64
-            || !p.sha256.bytes().all(|b| b.is_ascii_hexdigit())
-        {
+        if !http(&p.url) || !is_hex(&p.sha256, 64) {
             return Err(Invalid::new(
                 format!("pinned package {} at {:?}", p.name, p.url),
                 None,
@@ -159,8 +157,8 @@ fn strictly_sorted<T: Ord>(items: &[T]) -> bool {
     items.windows(2).all(|w| w[0] < w[1])
 }
 
-fn package_name(name: &str) -> bool {
-    !name.is_empty() && !name.contains(['/', '\0', '\n']) && name != "." && name != ".."
+fn http(url: &str) -> bool {
+    url.starts_with("https://") || url.starts_with("http://")
 }
 
 /// Empty (root) or `uid:gid`, both numbers.

@@ -28,7 +28,7 @@ pub fn pipeline_files<E>(
 }
 
 /// The `uses:` name of the file at `path` under `root`, if it is a pipeline.
-pub fn pipeline_name(root: &Path, path: &Path) -> Option<String> {
+fn pipeline_name(root: &Path, path: &Path) -> Option<String> {
     if path.extension().is_none_or(|e| e != "yaml") {
         return None;
     }

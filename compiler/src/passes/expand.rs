@@ -7,6 +7,7 @@ use crate::front::diagnostics::{Code, Diagnostic, Diagnostics, Note};
 use crate::front::recipe::{Input, Recipe, Step, Text};
 use crate::ir::{Expanded, ExpandedStep};
 use crate::library::{Origin, PipelineLibrary};
+use crate::passes::native::is_hex;
 use crate::source::{SourceFile, Span};
 
 /// Nesting deeper than this is a definition that uses itself.
@@ -225,10 +226,7 @@ impl<'a> Expander<'a> {
             }
             if let Some(expect) = hex_length(&key.value) {
                 let v = &value.value;
-                if !v.is_empty()
-                    && !v.contains("${{")
-                    && (v.len() != expect || !v.bytes().all(|b| b.is_ascii_hexdigit()))
-                {
+                if !v.is_empty() && !v.contains("${{") && !is_hex(v, expect) {
                     self.error(
                         &value_file,
                         value.span,

@@ -49,7 +49,8 @@ fn input<'a>(call: &'a Call, name: &str) -> &'a str {
     call.inputs.get(name).map_or("", |v| v.trim())
 }
 
-fn is_hex(s: &str, len: usize) -> bool {
+/// Whether `s` is `len` hexadecimal digits.
+pub(crate) fn is_hex(s: &str, len: usize) -> bool {
     s.len() == len && s.bytes().all(|b| b.is_ascii_hexdigit())
 }
 

@@ -381,7 +381,8 @@ fn apply_build_options(
     }
 }
 
-fn valid_name(name: &str) -> bool {
+/// A package name melange accepts.
+pub(crate) fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))

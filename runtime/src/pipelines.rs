@@ -24,7 +24,7 @@ fn entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
 }
 
 /// Every pipeline below `dir`, by name, with its text.
-pub fn read_dir(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
+fn read_dir(dir: &Path) -> std::io::Result<Vec<(String, String)>> {
     tree::pipeline_files(dir, entries)?
         .into_iter()
         .map(|(name, path)| Ok((name, std::fs::read_to_string(path)?)))

@@ -69,7 +69,7 @@ pub fn source_date_epoch() -> Result<u64, InputError> {
 
 impl Sources {
     /// The source directory: as given, else the recipe's own directory.
-    pub fn source_dir(&self) -> PathBuf {
+    fn source_dir(&self) -> PathBuf {
         self.source_dir.clone().unwrap_or_else(|| {
             self.recipe
                 .parent()

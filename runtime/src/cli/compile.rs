@@ -7,7 +7,8 @@
 
 use std::path::PathBuf;
 
-use melangec::environment::prepare::{pinned_offline, LockFile};
+use melangec::environment::lockfile::LockFile;
+use melangec::environment::prepare::pinned_offline;
 use melangec_compiler::compile;
 
 use super::args::{EnvironmentArgs, RecipeArgs};

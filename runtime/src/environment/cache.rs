@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use super::{fetch, Error, Network};
+use super::{fetch, Error};
 use crate::apk::{hex, read};
 use crate::atomic::write as write_atomic;
 
@@ -72,17 +72,11 @@ pub async fn package(cache: &Path, p: &PackageRef<'_>) -> Result<(Vec<u8>, Strin
 }
 
 /// The sha256 of a package, downloading it into the cache first if it is
-/// not there (unless offline); the file itself is not read again.
-pub async fn sha256(cache: &Path, p: &PackageRef<'_>, network: Network) -> Result<String, Error> {
+/// not there; the file itself is not read again.
+pub async fn sha256(cache: &Path, p: &PackageRef<'_>) -> Result<String, Error> {
     let sidecar = p.path(cache).with_extension("sha256");
     if let Ok(sha) = std::fs::read_to_string(&sidecar) {
         return Ok(sha.trim().to_owned());
-    }
-    if network == Network::Offline {
-        return Err(Error::NotCached {
-            what: format!("{}-{}", p.name, p.version),
-            cache: cache.to_path_buf(),
-        });
     }
     Ok(package(cache, p).await?.1)
 }

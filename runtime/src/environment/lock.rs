@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use super::cache::{self, PackageRef};
-use super::{index, resolve, Error, Network};
+use super::{index, resolve, Error};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Locked {
@@ -107,7 +107,7 @@ pub async fn lock(req: &Request<'_>, cache: &Path) -> Result<ArchLock, Error> {
             version: &p.version,
             checksum: &p.checksum,
         };
-        let sha256 = cache::sha256(cache, &package, Network::Allowed).await?;
+        let sha256 = cache::sha256(cache, &package).await?;
         out.push(Locked {
             name: p.name,
             version: p.version,

@@ -15,6 +15,47 @@ use super::Error;
 
 const HEADER: &str = "# Written by melangec lock; build and compile read it.\n";
 
+/// The lock a build or compile uses: `--lock`, or the one beside the recipe
+/// when it exists.
+#[derive(Clone, Debug)]
+pub struct LockFile {
+    pub path: PathBuf,
+    /// Named on the command line: then it must exist.
+    pub explicit: bool,
+}
+
+impl LockFile {
+    pub fn new(recipe: &Path, given: Option<&Path>) -> LockFile {
+        match given {
+            Some(p) => LockFile {
+                path: p.to_path_buf(),
+                explicit: true,
+            },
+            None => LockFile {
+                path: default_path(recipe),
+                explicit: false,
+            },
+        }
+    }
+
+    /// Whether there is a lock to use.
+    pub fn in_use(&self) -> bool {
+        self.explicit || self.path.exists()
+    }
+
+    /// Its entries, or `None` when the default lock is absent.
+    pub fn read(&self) -> Result<Option<Vec<ArchLock>>, Error> {
+        match std::fs::read_to_string(&self.path) {
+            Ok(text) => parse(&self.path, &text).map(Some),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.explicit => Ok(None),
+            Err(source) => Err(Error::Read {
+                path: self.path.clone(),
+                source,
+            }),
+        }
+    }
+}
+
 /// `<recipe>.lock.yaml`, where `melangec lock` writes and the others look.
 pub fn default_path(recipe: &Path) -> PathBuf {
     recipe.with_extension("lock.yaml")
@@ -74,8 +115,9 @@ pub fn parse(name: &Path, text: &str) -> Result<Vec<ArchLock>, Error> {
     for (arch, entry) in
         map(&root).ok_or_else(|| fail(Some(&root), "expected a map of architectures".into()))?
     {
-        let arch =
-            scalar(arch).ok_or_else(|| fail(Some(arch), "an architecture is a name".into()))?;
+        let arch = arch
+            .as_scalar()
+            .ok_or_else(|| fail(Some(arch), "an architecture is a name".into()))?;
         let mut lock = ArchLock {
             arch: arch.to_owned(),
             requested: Vec::new(),
@@ -88,12 +130,12 @@ pub fn parse(name: &Path, text: &str) -> Result<Vec<ArchLock>, Error> {
             )
         })?;
         for (key, value) in fields {
-            match scalar(key) {
+            match key.as_scalar() {
                 Some("requested") => {
                     for item in seq(value)
                         .ok_or_else(|| fail(Some(value), "`requested` is a list".into()))?
                     {
-                        let name = scalar(item).ok_or_else(|| {
+                        let name = item.as_scalar().ok_or_else(|| {
                             fail(Some(item), "a requested package is a name".into())
                         })?;
                         lock.requested.push(name.to_owned());
@@ -129,10 +171,11 @@ fn package(
     };
     let fields = map(node).ok_or_else(|| fail(Some(node), "a package is a map".into()))?;
     for (key, value) in fields {
-        let text = scalar(value)
+        let text = value
+            .as_scalar()
             .ok_or_else(|| fail(Some(value), "a package field is a string".into()))?
             .to_owned();
-        match scalar(key) {
+        match key.as_scalar() {
             Some("name") => p.name = text,
             Some("version") => p.version = text,
             Some("repository") => p.repository = text,
@@ -171,10 +214,6 @@ fn seq(node: &Node) -> Option<&[Node]> {
         _ if node.is_null() => Some(&[]),
         _ => None,
     }
-}
-
-fn scalar(node: &Node) -> Option<&str> {
-    node.as_scalar()
 }
 
 #[cfg(test)]

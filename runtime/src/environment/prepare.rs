@@ -11,6 +11,7 @@ use melangec_compiler::ir::Build;
 use melangec_compiler::{Code, Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
 
 use super::lock::{self, ArchLock, Locked};
+use super::lockfile::LockFile;
 use super::resolve::Unresolved;
 use super::{
     cache, constraint, lockfile, pinned, rootfs, Environment, Error, Extra, Network, Wanted,
@@ -18,51 +19,15 @@ use super::{
 use crate::atomic::write as write_atomic;
 use crate::progress::Console;
 
-/// The lock a build or compile uses: `--lock`, or the one beside the recipe
-/// when it exists.
-#[derive(Clone, Debug)]
-pub struct LockFile {
-    pub path: PathBuf,
-    /// Named on the command line: then it must exist.
-    pub explicit: bool,
-}
-
-impl LockFile {
-    pub fn new(recipe: &Path, given: Option<&Path>) -> LockFile {
-        match given {
-            Some(p) => LockFile {
-                path: p.to_path_buf(),
-                explicit: true,
-            },
-            None => LockFile {
-                path: lockfile::default_path(recipe),
-                explicit: false,
-            },
-        }
-    }
-
-    /// Whether there is a lock to use.
-    pub fn in_use(&self) -> bool {
-        self.explicit || self.path.exists()
-    }
-
-    /// Its entries, or `None` when the default lock is absent.
-    pub fn read(&self) -> Result<Option<Vec<ArchLock>>, Error> {
-        match std::fs::read_to_string(&self.path) {
-            Ok(text) => lockfile::parse(&self.path, &text).map(Some),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.explicit => Ok(None),
-            Err(source) => Err(Error::Read {
-                path: self.path.clone(),
-                source,
-            }),
-        }
-    }
-}
-
 /// Resolves one architecture's environment; a package that cannot be
 /// resolved is pointed out at its recipe line.
-pub async fn resolve(wanted: &Wanted, file: &SourceFile, build: &Build) -> Result<ArchLock, Error> {
-    match lock::lock(&wanted.request(), &cache::root()).await {
+pub async fn resolve(
+    wanted: &Wanted,
+    cache: &Path,
+    file: &SourceFile,
+    build: &Build,
+) -> Result<ArchLock, Error> {
+    match lock::lock(&wanted.request(), cache).await {
         Err(Error::Unsatisfiable { why, .. }) => Err(unresolved(file, build, why)),
         other => other,
     }
@@ -74,6 +39,7 @@ pub async fn resolve(wanted: &Wanted, file: &SourceFile, build: &Build) -> Resul
 /// and the lock file in use, if any.
 async fn locked(
     lock: &LockFile,
+    cache: &Path,
     file: &SourceFile,
     build: &Build,
     wanted: &Wanted,
@@ -87,7 +53,7 @@ async fn locked(
     if wanted.repositories.is_empty() {
         return Err(Error::NoRepositories);
     }
-    let fresh = resolve(wanted, file, build).await?;
+    let fresh = resolve(wanted, cache, file, build).await?;
     let packages = fresh.packages.clone();
     let Some(ls) = locks.as_mut() else {
         return Ok((packages, None));
@@ -167,7 +133,7 @@ pub async fn prepare(
     let started = Instant::now();
     let cache = cache::root();
     let wanted = Wanted::new(build, extra, &cache, Network::Allowed).await?;
-    let (locked, lock_file) = locked(lock, file, build, &wanted, console).await?;
+    let (locked, lock_file) = locked(lock, &cache, file, build, &wanted, console).await?;
     if let Some(lock_file) = &lock_file {
         match pinned::fetchable(&locked) {
             Ok(()) => {

@@ -17,7 +17,7 @@ use crate::buildkit::daemon::{self, Candidates, ConnectError};
 use crate::buildkit::session::Offer;
 use crate::buildkit::solve::{self, new_id, Solve, SolveError};
 use crate::cancel::Cancel;
-use crate::environment::{self, prepare::LockFile, Environment, Extra};
+use crate::environment::{self, lockfile::LockFile, Environment, Extra};
 use crate::progress::Console;
 use crate::progress::{Failure, Mode, Progress};
 use crate::recipe::{InputError, Sources};
@@ -94,6 +94,11 @@ pub enum Error {
     /// The packaging thread died.
     #[error("packaging failed: {0}")]
     Packaging(String),
+    #[error("cannot use {}: {source}", path.display())]
+    Path {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,
@@ -124,7 +129,7 @@ async fn unless<T>(
 }
 
 fn absolute(p: &Path) -> Result<PathBuf, Error> {
-    std::fs::canonicalize(p).map_err(|source| Error::Write {
+    std::fs::canonicalize(p).map_err(|source| Error::Path {
         path: p.to_path_buf(),
         source,
     })

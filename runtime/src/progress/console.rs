@@ -25,10 +25,7 @@ impl Console {
     /// One line. A console that cannot be written to loses it: nothing a
     /// build does depends on being heard.
     pub fn line(&self, text: impl Display) {
-        if let Ok(mut out) = self.out.lock() {
-            let _ = writeln!(out, "{text}");
-            let _ = out.flush();
-        }
+        self.put(format!("{text}\n").as_bytes());
     }
 
     pub fn note(&self, text: impl Display) {

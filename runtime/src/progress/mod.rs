@@ -59,6 +59,24 @@ enum View {
     Tty(TtyView),
 }
 
+impl View {
+    /// The view for `mode`: the live one only where `target` shows it.
+    fn choose(mode: Mode, target: impl FnOnce() -> ProgressDrawTarget) -> View {
+        match mode {
+            Mode::Plain => View::Plain,
+            Mode::Json => View::Json,
+            Mode::Auto | Mode::Tty => {
+                let target = target();
+                if target.is_hidden() {
+                    View::Plain
+                } else {
+                    View::Tty(TtyView::new(target, Some(tty::TICK)))
+                }
+            }
+        }
+    }
+}
+
 /// How a finished step ended.
 pub(crate) enum Verdict<'a> {
     Cached,
@@ -106,19 +124,8 @@ impl Progress {
     /// the output is plain, since indicatif would show nothing at all.
     /// In tty mode the `out` of `update` and `finish` is not written to.
     pub fn new(mode: Mode, definition: &pb::Definition) -> Progress {
-        let view = match mode {
-            Mode::Plain => View::Plain,
-            Mode::Json => View::Json,
-            Mode::Auto | Mode::Tty => {
-                let target = ProgressDrawTarget::stderr_with_hz(tty::REFRESH_HZ);
-                if target.is_hidden() {
-                    View::Plain
-                } else {
-                    View::Tty(TtyView::new(target, Some(tty::TICK)))
-                }
-            }
-        };
-        Progress::with_view(view, definition)
+        let stderr = || ProgressDrawTarget::stderr_with_hz(tty::REFRESH_HZ);
+        Progress::with_view(View::choose(mode, stderr), definition)
     }
 
     fn with_view(view: View, definition: &pb::Definition) -> Progress {
@@ -580,13 +587,18 @@ mod tests {
 
     #[test]
     fn forced_tty_without_a_terminal_is_plain() {
-        // Tests run with stderr captured or piped; if it is a terminal there
-        // is nothing to check.
-        if io::IsTerminal::is_terminal(&io::stderr()) {
-            return;
+        // A pipe, a file or `TERM=dumb`: indicatif would hide everything.
+        for mode in [Mode::Tty, Mode::Auto] {
+            let view = View::choose(mode, ProgressDrawTarget::hidden);
+            assert!(matches!(view, View::Plain));
         }
-        let p = Progress::new(Mode::Tty, &pb::Definition::default());
-        assert!(matches!(p.view, View::Plain));
+        let term = indicatif::InMemoryTerm::new(10, 40);
+        let view = View::choose(Mode::Auto, || ProgressDrawTarget::term_like(Box::new(term)));
+        assert!(matches!(view, View::Tty(_)));
+        assert!(matches!(
+            View::choose(Mode::Plain, ProgressDrawTarget::hidden),
+            View::Plain
+        ));
     }
 
     #[test]

@@ -3,14 +3,9 @@
 
 use std::fs::File;
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Debug, thiserror::Error)]
-#[error("cannot write {}: {source}", path.display())]
-pub struct WriteError {
-    pub path: PathBuf,
-    pub source: std::io::Error,
-}
+use crate::file_error::WriteError;
 
 /// Writes `bytes` to `path` through a temporary file renamed into place.
 pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {

@@ -1,20 +1,15 @@
 //! What can go wrong building, signing, reading or writing packages and
 //! indexes: one error type for the whole `apk` stage.
 
+use crate::file_error::{ReadError, WriteError};
 use std::path::PathBuf;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// An error about the contents of a file, named by its path.
     #[error("{}: {source}", path.display())]
     InFile { path: PathBuf, source: Box<Error> },

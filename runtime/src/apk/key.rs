@@ -12,6 +12,7 @@ use sha2::Sha256;
 
 use super::tarball::{Entry, Tar, REGULAR};
 use super::{gz, Error};
+use crate::file_error::ReadError;
 
 pub struct Key {
     key: RsaPrivateKey,
@@ -21,9 +22,11 @@ pub struct Key {
 
 impl Key {
     pub fn load(path: &Path) -> Result<Key, Error> {
-        let pem = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
+        let pem = std::fs::read_to_string(path).map_err(|source| {
+            Error::Read(ReadError {
+                path: path.to_path_buf(),
+                source,
+            })
         })?;
         let key = RsaPrivateKey::from_pkcs1_pem(&pem)
             .or_else(|_| RsaPrivateKey::from_pkcs8_pem(&pem))

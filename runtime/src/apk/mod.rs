@@ -17,15 +17,18 @@ pub mod tarball;
 use std::io::Write as _;
 use std::path::Path;
 
+use crate::file_error::WriteError;
 use base64::Engine as _;
 
 pub use error::Error;
 
 /// Writes `bytes` to `path` through a temporary file renamed into place.
 fn write_file(path: &Path, bytes: &[u8], mode: u32) -> Result<(), Error> {
-    crate::atomic::write_with(path, mode, |f| f.write_all(bytes)).map_err(|source| Error::Write {
-        path: path.to_path_buf(),
-        source,
+    crate::atomic::write_with(path, mode, |f| f.write_all(bytes)).map_err(|source| {
+        Error::Write(WriteError {
+            path: path.to_path_buf(),
+            source,
+        })
     })
 }
 

@@ -20,6 +20,7 @@ use crate::listing::{self, Child};
 use crate::scratch::Scratch;
 
 use super::tarball::{Entry, Tar, DIRECTORY, HARDLINK, REGULAR, SYMLINK};
+use crate::file_error::{ReadError, WriteError};
 
 /// A built package and what the index needs from it. The data member is
 /// streamed to a temporary file, so memory stays flat however big the tree.
@@ -37,9 +38,11 @@ impl Apk {
         let mut out = self.head.clone();
         std::fs::File::open(self.data.path())
             .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut out))
-            .map_err(|source| Error::Read {
-                path: self.data.path().to_path_buf(),
-                source,
+            .map_err(|source| {
+                Error::Read(ReadError {
+                    path: self.data.path().to_path_buf(),
+                    source,
+                })
             })?;
         Ok(out)
     }
@@ -52,9 +55,11 @@ impl Apk {
             std::io::copy(&mut std::fs::File::open(self.data.path())?, out)?;
             Ok(())
         })
-        .map_err(|source| Error::Write {
-            path: path.to_path_buf(),
-            source,
+        .map_err(|source| {
+            Error::Write(WriteError {
+                path: path.to_path_buf(),
+                source,
+            })
         })
     }
 }
@@ -95,9 +100,11 @@ fn walk(
     out: &mut Vec<Walked>,
     inodes: &mut HashMap<(u64, u64), String>,
 ) -> Result<(), Error> {
-    let children = listing::sorted(dir, rel).map_err(|source| Error::Read {
-        path: dir.to_path_buf(),
-        source,
+    let children = listing::sorted(dir, rel).map_err(|source| {
+        Error::Read(ReadError {
+            path: dir.to_path_buf(),
+            source,
+        })
     })?;
     for Child { path, full, meta } in children {
         let ft = meta.file_type();
@@ -113,9 +120,11 @@ fn walk(
             walk(&full, &path, out, inodes)?;
         } else if ft.is_symlink() {
             let target = std::fs::read_link(&full)
-                .map_err(|source| Error::Read {
-                    path: full.clone(),
-                    source,
+                .map_err(|source| {
+                    Error::Read(ReadError {
+                        path: full.clone(),
+                        source,
+                    })
                 })?
                 .to_string_lossy()
                 .into_owned();
@@ -203,9 +212,11 @@ pub fn build_unless(
         NEXT.fetch_add(1, Ordering::Relaxed)
     )));
     // Everything below writes the data member into `temp`.
-    let io = |source| Error::Write {
-        path: temp.path().to_path_buf(),
-        source,
+    let io = |source| {
+        Error::Write(WriteError {
+            path: temp.path().to_path_buf(),
+            source,
+        })
     };
     let file = std::fs::File::create(temp.path()).map_err(io)?;
     let sink = Hashing {
@@ -224,9 +235,11 @@ pub fn build_unless(
         let mut content = Vec::new();
         match e.kind {
             REGULAR => {
-                content = std::fs::read(&e.source).map_err(|source| Error::Read {
-                    path: e.source.clone(),
-                    source,
+                content = std::fs::read(&e.source).map_err(|source| {
+                    Error::Read(ReadError {
+                        path: e.source.clone(),
+                        source,
+                    })
                 })?;
                 pax.push((
                     "APK-TOOLS.checksum.SHA1".to_owned(),

@@ -10,6 +10,7 @@ use melangec_compiler::ir::PackageMeta;
 use super::key::Key;
 use super::package::{self, Apk, Info, Options};
 use super::{index, read, Error};
+use crate::file_error::ReadError;
 
 /// Packages every `melange-out/<name>` tree, in memory and temporary files;
 /// stops early (with [`Error::Stopped`]) once `stop` is set, even if the
@@ -66,9 +67,11 @@ pub fn write_index(
     key: Option<&Key>,
 ) -> Result<usize, Error> {
     let mut infos = if merge && path.exists() {
-        let bytes = std::fs::read(path).map_err(|source| Error::Read {
-            path: path.to_path_buf(),
-            source,
+        let bytes = std::fs::read(path).map_err(|source| {
+            Error::Read(ReadError {
+                path: path.to_path_buf(),
+                source,
+            })
         })?;
         read::index(&bytes).map_err(|e| e.in_file(path))?
     } else {

@@ -89,7 +89,7 @@ macro_rules! message_from {
 
 message_from!(
     melangec::apk::Error,
-    melangec::atomic::WriteError,
+    melangec::file_error::WriteError,
     melangec::recipe::InputError,
     melangec::buildkit::addr::AddrError,
     melangec::pipelines::PipelineDirError,

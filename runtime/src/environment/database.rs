@@ -11,6 +11,7 @@ use super::lock::Locked;
 use super::{constraint, unpack, Error};
 use crate::apk::package::Info;
 use crate::apk::read;
+use crate::file_error::ReadError;
 
 /// A locked package, read: its file, `.PKGINFO` and the paths it installs.
 pub struct Loaded {
@@ -193,9 +194,11 @@ pub fn layout_from(
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let text = std::fs::read(k).map_err(|source| Error::Read {
-            path: k.clone(),
-            source,
+        let text = std::fs::read(k).map_err(|source| {
+            Error::Read(ReadError {
+                path: k.clone(),
+                source,
+            })
         })?;
         key_files.push((format!("etc/apk/keys/{name}"), 0o644, text));
     }

@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use super::Error;
+use crate::file_error::ReadError;
 
 /// Whether a repository or key is a URL (which BuildKit can fetch too)
 /// rather than a path on this machine.
@@ -21,7 +22,7 @@ pub async fn file(repository: &str, relative: &str) -> Result<Vec<u8>, Error> {
     let path = dir.join(relative);
     tokio::fs::read(&path)
         .await
-        .map_err(|source| Error::Read { path, source })
+        .map_err(|source| Error::Read(ReadError { path, source }))
 }
 
 /// An http(s) GET, following redirects, trusting the system's certificate

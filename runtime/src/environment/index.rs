@@ -13,6 +13,7 @@ use sha2::Sha256;
 use super::{fetch, Error};
 use crate::apk::package::Info;
 use crate::apk::read;
+use crate::file_error::ReadError;
 
 /// A repository's index, verified, with where it came from.
 pub struct Index {
@@ -48,9 +49,11 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             tried.push(key_name.to_owned());
             continue;
         };
-        let pem = std::fs::read_to_string(key_path).map_err(|source| Error::Read {
-            path: key_path.clone(),
-            source,
+        let pem = std::fs::read_to_string(key_path).map_err(|source| {
+            Error::Read(ReadError {
+                path: key_path.clone(),
+                source,
+            })
         })?;
         let key = RsaPublicKey::from_public_key_pem(&pem).map_err(|e| {
             fail(format!(

@@ -12,6 +12,7 @@ use yaml_rust2::{Yaml, YamlEmitter};
 
 use super::lock::{ArchLock, Locked};
 use super::Error;
+use crate::file_error::ReadError;
 
 const HEADER: &str = "# Written by melangec lock; build and compile read it.\n";
 
@@ -48,10 +49,10 @@ impl LockFile {
         match std::fs::read_to_string(&self.path) {
             Ok(text) => parse(&self.path, &text).map(Some),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.explicit => Ok(None),
-            Err(source) => Err(Error::Read {
+            Err(source) => Err(Error::Read(ReadError {
                 path: self.path.clone(),
                 source,
-            }),
+            })),
         }
     }
 }

@@ -26,7 +26,7 @@ use std::path::PathBuf;
 
 use melangec_compiler::{Diagnostics, PinnedEnvironment};
 
-use crate::atomic::WriteError;
+use crate::file_error::{ReadError, WriteError};
 
 pub use prepare::prepare;
 pub use request::{Extra, Wanted};
@@ -46,11 +46,8 @@ pub enum Error {
     /// A download failed (the URL is in the reason).
     #[error("{0}")]
     Fetch(String),
-    #[error("cannot read {}: {source}", path.display())]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Read(#[from] ReadError),
     #[error(transparent)]
     Write(#[from] WriteError),
     /// A repository's index is unsigned, badly signed or unreadable.

@@ -18,6 +18,7 @@ use crate::buildkit::session::Offer;
 use crate::buildkit::solve::{self, new_id, Solve, SolveError};
 use crate::cancel::Cancel;
 use crate::environment::{self, lockfile::LockFile, Environment, Extra};
+use crate::file_error::WriteError;
 use crate::progress::Console;
 use crate::progress::{Failure, Mode, Progress};
 use crate::recipe::{InputError, Sources};
@@ -99,11 +100,8 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    #[error("cannot write {}: {source}", path.display())]
-    Write {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Write(#[from] WriteError),
     /// Cancelled before anything was written.
     #[error("the build was cancelled and nothing was written")]
     Cancelled,
@@ -189,9 +187,11 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
     ));
 
     let arch_dir = req.workspace_dir.join(options.arch.apk());
-    std::fs::create_dir_all(&arch_dir).map_err(|source| Error::Write {
-        path: arch_dir.clone(),
-        source,
+    std::fs::create_dir_all(&arch_dir).map_err(|source| {
+        Error::Write(WriteError {
+            path: arch_dir.clone(),
+            source,
+        })
     })?;
     let partial = arch_dir.join(format!(".melange-out.partial-{}", new_id()));
     // An interrupted or failed build leaves no partial export behind.

@@ -13,6 +13,7 @@ use crate::apk::key::Key;
 use crate::apk::{self, package, repository};
 use crate::buildkit::solve::new_id;
 use crate::cancel::Cancel;
+use crate::file_error::WriteError;
 
 pub struct Job {
     /// The export, still in its partial directory.
@@ -38,9 +39,11 @@ pub async fn package(job: Job, cancel: &Cancel) -> Result<Vec<PathBuf>, Error> {
             key: job.key.as_ref(),
         };
         if !job.tree.is_dir() {
-            std::fs::create_dir_all(&job.tree).map_err(|source| Error::Write {
-                path: job.tree.clone(),
-                source,
+            std::fs::create_dir_all(&job.tree).map_err(|source| {
+                Error::Write(WriteError {
+                    path: job.tree.clone(),
+                    source,
+                })
             })?;
         }
         let built = match repository::build_packages(&job.tree, &job.metas, &opts, cancel.flag()) {
@@ -61,9 +64,11 @@ pub async fn package(job: Job, cancel: &Cancel) -> Result<Vec<PathBuf>, Error> {
 /// Puts `new` where `target` is, replacing it; the old tree is removed only
 /// once the new one is in place.
 fn replace_dir(new: &Path, target: &Path) -> Result<(), Error> {
-    let fail = |source: std::io::Error| Error::Write {
-        path: target.to_path_buf(),
-        source,
+    let fail = |source: std::io::Error| {
+        Error::Write(WriteError {
+            path: target.to_path_buf(),
+            source,
+        })
     };
     let old = target.with_file_name(format!(".melange-out.old-{}", new_id()));
     let had_old = target.exists();

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use melangec::environment::lockfile::LockFile;
 use melangec::environment::prepare::pinned_offline;
-use melangec_compiler::compile;
+use melangec_compiler::{build_ir, compile};
 
 use super::args::{EnvironmentArgs, RecipeArgs};
 use super::{async_runtime, print_out, Failure};
@@ -38,16 +38,16 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
     if let Some(caps) = args.caps {
         options.caps = caps.into_iter().filter(|c| !c.is_empty()).collect();
     }
-    let mut compiled =
-        compile(&inputs.file, &options, &inputs.library).map_err(Failure::Diagnostics)?;
     let lock = LockFile::new(&inputs.recipe, args.env.lock.as_deref());
     if lock.in_use() {
+        // The IR says what the environment asks for; the lock pins it.
+        let ir = build_ir(&inputs.file, &options, &inputs.library).map_err(Failure::Diagnostics)?;
         let extra = args.env.repos.extra();
-        let pinned = async_runtime()?.block_on(pinned_offline(&lock, &extra, &compiled.build))?;
+        let pinned = async_runtime()?.block_on(pinned_offline(&lock, &extra, &ir))?;
         options.environment = Some(pinned);
-        compiled =
-            compile(&inputs.file, &options, &inputs.library).map_err(Failure::Diagnostics)?;
     }
+    let compiled =
+        compile(&inputs.file, &options, &inputs.library).map_err(Failure::Diagnostics)?;
     match &args.output {
         Some(path) => Ok(melangec::atomic::write(path, &compiled.bytes, 0o644)?),
         None => print_out(&compiled.bytes),

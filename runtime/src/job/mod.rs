@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use melangec_compiler::ir::guest::{ENVIRONMENT_LOCAL, OUT, SOURCE_LOCAL};
-use melangec_compiler::{compile, Arch, Diagnostics};
+use melangec_compiler::{build_ir, compile, Arch, Diagnostics};
 use tokio::sync::mpsc;
 
 use crate::buildkit::daemon::{self, Candidates, ConnectError};
@@ -150,8 +150,9 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
         .as_deref()
         .map(crate::apk::key::Key::load)
         .transpose()?;
-    // A recipe error is reported before any daemon is contacted.
-    let first = compile(&file, &options, &library).map_err(Error::Recipe)?;
+    // A recipe error is reported before any daemon is contacted; the IR
+    // is what the environment needs, lowering waits for the daemon's caps.
+    let ir = build_ir(&file, &options, &library).map_err(Error::Recipe)?;
 
     let daemon = unless(cancel, daemon::connect(&req.daemon)).await??;
     options.caps = daemon.caps.clone();
@@ -161,7 +162,7 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
         EnvironmentSource::Dir(dir) => Environment::Dir(dir.clone()),
         EnvironmentSource::Repositories { extra, lock } => {
             let lock = LockFile::new(&inputs.recipe, lock.as_deref());
-            let preparing = environment::prepare(&lock, extra, &file, &first.build, console);
+            let preparing = environment::prepare(&lock, extra, &file, &ir, console);
             unless(cancel, preparing).await??
         }
     };

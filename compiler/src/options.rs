@@ -103,6 +103,8 @@ pub struct Options {
     /// then fetches and installs them itself instead of reading the
     /// `environment` local.
     pub environment: Option<PinnedEnvironment>,
+    /// Scripts trace their commands (`set -x`), as melange's `--debug`.
+    pub debug: bool,
 }
 
 /// A locked environment, resolved and read by the caller.
@@ -144,6 +146,7 @@ impl Options {
             caps: BASELINE_CAPS.iter().map(|c| (*c).to_owned()).collect(),
             local_session: None,
             environment: None,
+            debug: false,
         }
     }
 }

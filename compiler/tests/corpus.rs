@@ -1,7 +1,9 @@
 //! Compiles every recipe of the Wolfi corpus (with its `pipelines/`) and of
 //! melange's examples for x86_64 and aarch64, where they are; one line per
-//! recipe and arch in `golden/corpus.snap`. Nothing may panic. Recipes that
-//! melange itself rejects fail here too, with the diagnostic's first line.
+//! recipe and arch in `golden/corpus.snap`, and the same for their tests
+//! (`melangec test`) in `golden/corpus-tests.snap`, with how many tests
+//! each has. Nothing may panic. Recipes that melange itself rejects fail
+//! here too, with the diagnostic's first line.
 
 mod common;
 
@@ -9,7 +11,24 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 use melangec_compiler::back::marshal::digest;
-use melangec_compiler::{compile, Arch, Options, PipelineLibrary, SourceFile};
+use melangec_compiler::{
+    compile, compile_suite, test_ir, Arch, Options, PipelineLibrary, SourceFile,
+};
+
+/// Recipes and arches that compiled, that did not, and tests compiled.
+#[derive(Default)]
+struct Tally {
+    ok: usize,
+    failed: usize,
+    tests: usize,
+}
+
+/// What is compiled of each recipe.
+#[derive(Clone, Copy, PartialEq)]
+enum What {
+    Build,
+    Tests,
+}
 
 /// Wolfi keeps recipes at the top level (subdirectories hold their files);
 /// melange's examples nest them, beside `pipelines/` directories.
@@ -29,12 +48,13 @@ fn recipes_under(dir: &Path, recursive: bool, out: &mut Vec<PathBuf>) {
 }
 
 fn run(
+    what: What,
     corpus: &Path,
     recursive: bool,
     lib: &PipelineLibrary,
     label: &str,
     out: &mut String,
-    tally: &mut (usize, usize),
+    tally: &mut Tally,
 ) {
     let mut files = Vec::new();
     recipes_under(corpus, recursive, &mut files);
@@ -59,14 +79,25 @@ fn run(
             _ => lib,
         };
         for arch in [Arch::X86_64, Arch::Aarch64] {
-            let result = std::panic::catch_unwind(|| compile(&file, &Options::new(arch), lib));
+            let options = Options::new(arch);
+            let result = std::panic::catch_unwind(|| match what {
+                What::Build => compile(&file, &options, lib).map(|c| (digest(&c.bytes), 0)),
+                What::Tests => test_ir(&file, &options, lib, None, true).map(|s| {
+                    let n = s.tests.len();
+                    (
+                        format!("{} {n}", digest(&compile_suite(&s, &file).bytes)),
+                        n,
+                    )
+                }),
+            });
             let line = match result {
-                Ok(Ok(c)) => {
-                    tally.0 += 1;
-                    digest(&c.bytes)
+                Ok(Ok((line, n))) => {
+                    tally.ok += 1;
+                    tally.tests += n;
+                    line
                 }
                 Ok(Err(d)) => {
-                    tally.1 += 1;
+                    tally.failed += 1;
                     format!("error: {}", d.first_line().lines().next().unwrap_or(""))
                 }
                 Err(_) => panic!("compiling {rel} for {} panicked", arch.apk()),
@@ -78,6 +109,15 @@ fn run(
 
 #[test]
 fn corpus_compiles_without_panic() {
+    corpus(What::Build, "corpus");
+}
+
+#[test]
+fn corpus_tests_compile_without_panic() {
+    corpus(What::Tests, "corpus-tests");
+}
+
+fn corpus(what: What, snapshot: &str) {
     // The corpus lives beside the project (or where MELANGEC_CORPUS says);
     // it is read in place, never copied in.
     let shared = std::env::var_os("MELANGEC_CORPUS")
@@ -100,10 +140,11 @@ fn corpus_compiles_without_panic() {
         return;
     }
     let mut out = String::new();
-    let mut tally = (0, 0);
+    let mut tally = Tally::default();
     let lib = common::library_with(&wolfi.join("pipelines"));
-    run(&wolfi, false, &lib, "wolfi", &mut out, &mut tally);
+    run(what, &wolfi, false, &lib, "wolfi", &mut out, &mut tally);
     run(
+        what,
         &examples,
         true,
         &PipelineLibrary::builtin(),
@@ -111,14 +152,18 @@ fn corpus_compiles_without_panic() {
         &mut out,
         &mut tally,
     );
-    let total = tally.0 + tally.1;
+    let total = tally.ok + tally.failed;
+    let tests = match what {
+        What::Build => String::new(),
+        What::Tests => format!(", {} tests", tally.tests),
+    };
     let header = format!(
-        "compiled {} of {} ({:.1}%)\n",
-        tally.0,
+        "compiled {} of {} ({:.1}%){tests}\n",
+        tally.ok,
         total,
-        100.0 * tally.0 as f64 / total as f64
+        100.0 * tally.ok as f64 / total as f64
     );
     insta::with_settings!({snapshot_path => "../../golden", prepend_module_to_snapshot => false, omit_expression => true}, {
-        insta::assert_snapshot!("corpus", header + &out);
+        insta::assert_snapshot!(snapshot, header + &out);
     });
 }

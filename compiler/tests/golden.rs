@@ -2,7 +2,8 @@
 //! `golden/<stem>.snap`; every `testdata/errors/*.yaml` fails with the
 //! diagnostic pinned in `golden/errors/<stem>.snap`; every built-in pipeline
 //! has a recipe `testdata/builtins/<name with - for />.yaml` pinned in
-//! `golden/builtins/<stem>.snap`. An error case that needs command-line
+//! `golden/builtins/<stem>.snap`; the tests of every `testdata/tests/*.yaml`
+//! (`melangec test`) render as pinned in `golden/tests/<stem>.snap`. An error case that needs command-line
 //! input names it in `<stem>.flags` (`--env-file F`, `--build-option N`).
 //! Every diagnostic code has a pinned rendering.
 
@@ -10,7 +11,9 @@ mod common;
 
 use std::path::Path;
 
-use melangec_compiler::{compile, render, Code, Diagnostic, Options, SourceFile};
+use melangec_compiler::{
+    compile, compile_suite, render, test_ir, Code, Diagnostic, Options, SourceFile,
+};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 fn report(d: &Diagnostic) -> String {
@@ -57,6 +60,27 @@ fn recipes_render_as_pinned() {
         };
         let rendered = render::render(&compiled.definition).unwrap();
         insta::with_settings!({snapshot_path => "../../golden", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(stem, rendered);
+        });
+    }
+}
+
+#[test]
+fn test_sections_render_as_pinned() {
+    let lib = common::testdata_library();
+    let files = common::yaml_files(&common::root().join("testdata/tests"));
+    assert!(!files.is_empty(), "no test recipes");
+    for path in files {
+        let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let file = SourceFile::new(format!("{stem}.yaml"), text);
+        let options = Options::new(common::arch_for(&stem));
+        let suite = match test_ir(&file, &options, &lib, None, true) {
+            Ok(s) => s,
+            Err(d) => panic!("{stem}'s tests do not compile: {}", d.first_line()),
+        };
+        let rendered = render::render(&compile_suite(&suite, &file).definition).unwrap();
+        insta::with_settings!({snapshot_path => "../../golden/tests", prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_snapshot!(stem, rendered);
         });
     }

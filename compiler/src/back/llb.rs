@@ -77,6 +77,10 @@ pub enum FileAction {
     },
     /// Removes matching paths, if any.
     Rm { path: String },
+    /// Copies nothing from `from` (a pattern no file matches, allowed to
+    /// match nothing), so that the op waits for it: how one op ends a
+    /// graph of independent branches on daemons without MergeOp.
+    Await { from: State },
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -106,6 +110,8 @@ pub struct Op {
     pub description: BTreeMap<String, String>,
     /// The recipe lines this op comes from.
     pub origin: Option<Span>,
+    /// Run even when the daemon has a result for it (`--no-cache`).
+    pub ignore_cache: bool,
 }
 
 impl Op {
@@ -131,7 +137,10 @@ impl Op {
                     add(*b);
                 }
                 for a in actions {
-                    if let FileAction::Copy { from, .. } | FileAction::Unpack { from, .. } = a {
+                    if let FileAction::Copy { from, .. }
+                    | FileAction::Unpack { from, .. }
+                    | FileAction::Await { from } = a
+                    {
                         add(*from);
                     }
                 }
@@ -260,6 +269,7 @@ impl LlbGraph {
             name: title.to_owned(),
             description: BTreeMap::new(),
             origin,
+            ignore_cache: false,
         });
         State {
             op: node,
@@ -293,6 +303,7 @@ impl LlbGraph {
             name: name.to_owned(),
             description: BTreeMap::new(),
             origin,
+            ignore_cache: false,
         });
         writable
             .into_iter()
@@ -322,6 +333,7 @@ impl LlbGraph {
             name: name.to_owned(),
             description: BTreeMap::new(),
             origin,
+            ignore_cache: false,
         });
         State {
             op: node,
@@ -336,11 +348,17 @@ impl LlbGraph {
             name: name.to_owned(),
             description: BTreeMap::new(),
             origin: None,
+            ignore_cache: false,
         });
         State {
             op: node,
             output: 0,
         }
+    }
+
+    /// Makes the op run even when the daemon has its result.
+    pub fn ignore_cache(&mut self, node: NodeIndex) {
+        self.graph[node].ignore_cache = true;
     }
 
     /// Adds a description entry. Empty values are left out: prost cannot

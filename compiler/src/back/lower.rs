@@ -11,7 +11,7 @@ use crate::ir::{Build, ExecStep, NativeSource, GIT_SOURCE_DIR};
 use crate::options::PinnedEnvironment;
 
 /// Where the environment is mounted.
-const ROOT: &str = "/";
+pub(super) const ROOT: &str = "/";
 
 /// Lowers a build; returns the graph and its result state.
 pub fn lower(build: &Build) -> (LlbGraph, State) {
@@ -19,7 +19,13 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
     let timestamp = Some(build.source_date_epoch as i64 * 1_000_000_000);
     let mut rootfs = match &build.pinned_environment {
         Some(pinned) => install(&mut g, pinned, build.merge, timestamp),
-        None => environment_local(&mut g, build),
+        None => environment_local(
+            &mut g,
+            ENVIRONMENT_LOCAL,
+            &build.environment.packages,
+            &build.local_session,
+            "build environment",
+        ),
     };
     let mut workspace = populate(&mut g, build, timestamp);
     for (i, package) in build.packages.iter().enumerate() {
@@ -49,7 +55,14 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
                 None => {}
             }
             let outputs = g.run(
-                exec(step, build, rootfs, workspace, checkout),
+                exec(
+                    step,
+                    &build.user,
+                    build.debug,
+                    rootfs,
+                    Some(workspace),
+                    checkout,
+                ),
                 &format!("{}: {}", package.name, step.label),
                 Some(step.origin),
             );
@@ -73,10 +86,10 @@ pub fn lower(build: &Build) -> (LlbGraph, State) {
 }
 
 /// Attributes of the local sources a build's session serves.
-fn local_attrs(build: &Build, name: &str) -> BTreeMap<String, String> {
+pub(super) fn local_attrs(session: &Option<String>, name: &str) -> BTreeMap<String, String> {
     let mut attrs = BTreeMap::new();
     attrs.insert("local.sharedkeyhint".to_owned(), name.to_owned());
-    if let Some(id) = &build.local_session {
+    if let Some(id) = session {
         attrs.insert("local.session".to_owned(), id.clone());
     }
     attrs
@@ -85,16 +98,18 @@ fn local_attrs(build: &Build, name: &str) -> BTreeMap<String, String> {
 /// The environment as the client serves it, copied once so that it is
 /// keyed by content: a local source's cache key changes with every session,
 /// and steps that run on the copy stay cached from one build to the next.
-fn environment_local(g: &mut LlbGraph, build: &Build) -> State {
-    let environment = g.local(
-        ENVIRONMENT_LOCAL,
-        local_attrs(build, ENVIRONMENT_LOCAL),
-        "build environment",
-    );
+pub(super) fn environment_local(
+    g: &mut LlbGraph,
+    name: &str,
+    packages: &[String],
+    session: &Option<String>,
+    title: &str,
+) -> State {
+    let environment = g.local(name, local_attrs(session, name), title);
     g.describe(
         environment,
         "melangec.environment.packages",
-        build.environment_packages.join("\n"),
+        packages.join("\n"),
     );
     g.file(
         None,
@@ -105,7 +120,7 @@ fn environment_local(g: &mut LlbGraph, build: &Build) -> State {
             contents_only: true,
             create_dest_path: true,
         }],
-        "copy the build environment",
+        &format!("copy the {title}"),
         None,
     )
 }
@@ -113,14 +128,7 @@ fn environment_local(g: &mut LlbGraph, build: &Build) -> State {
 /// The workspace: the source directory, and the main package's output
 /// directory.
 fn populate(g: &mut LlbGraph, build: &Build, timestamp: Option<i64>) -> State {
-    let mut attrs = local_attrs(build, SOURCE_LOCAL);
-    if !build.source_excludes.is_empty() {
-        attrs.insert(
-            "local.excludepatterns".to_owned(),
-            json_strings(&build.source_excludes),
-        );
-    }
-    let source = g.local(SOURCE_LOCAL, attrs, "source files");
+    let source = source_local(g, &build.source_excludes, &build.local_session);
     let main = &build.packages[0].name;
     g.file(
         None,
@@ -137,6 +145,19 @@ fn populate(g: &mut LlbGraph, build: &Build, timestamp: Option<i64>) -> State {
         &format!("{main}: populate {WORKSPACE}"),
         None,
     )
+}
+
+/// The source directory as the client serves it.
+pub(super) fn source_local(
+    g: &mut LlbGraph,
+    excludes: &[String],
+    session: &Option<String>,
+) -> State {
+    let mut attrs = local_attrs(session, SOURCE_LOCAL);
+    if !excludes.is_empty() {
+        attrs.insert("local.excludepatterns".to_owned(), json_strings(excludes));
+    }
+    g.local(SOURCE_LOCAL, attrs, "source files")
 }
 
 /// A package's directory in the workspace's `melange-out`.
@@ -195,7 +216,7 @@ fn download(g: &mut LlbGraph, package: &str, step: &ExecStep, workspace: State) 
 /// The pinned environment: each package fetched by URL and checked by its
 /// sha256, unpacked, and stacked in install order (merged where the daemon
 /// can, else copied one over the other); then apk's files on top.
-fn install(
+pub(super) fn install(
     g: &mut LlbGraph,
     pinned: &PinnedEnvironment,
     merge: bool,
@@ -272,11 +293,12 @@ fn git_source(remote: &str, reference: &str) -> (String, BTreeMap<String, String
     (identifier, attrs)
 }
 
-fn exec(
+pub(super) fn exec(
     step: &ExecStep,
-    build: &Build,
+    user: &str,
+    debug: bool,
     rootfs: State,
-    workspace: State,
+    workspace: Option<State>,
     checkout: Option<State>,
 ) -> Exec {
     let mut mounts = vec![
@@ -287,7 +309,7 @@ fn exec(
         },
         Mount::Bind {
             dest: WORKSPACE.into(),
-            input: Some(workspace),
+            input: workspace,
             readonly: false,
         },
         Mount::Cache {
@@ -306,20 +328,23 @@ fn exec(
         args: vec![
             "/bin/sh".into(),
             "-c".into(),
-            wrap(&step.script, &step.workdir),
+            wrap(&step.script, &step.workdir, debug),
         ],
         env: step.env.iter().map(|(k, v)| format!("{k}={v}")).collect(),
         cwd: WORKSPACE.into(),
-        user: build.user.clone(),
+        user: user.to_owned(),
         mounts,
     }
 }
 
 /// Wraps a fragment the way melange does: errexit and pipefail, create the
-/// working directory, enter it, run, succeed.
-pub fn wrap(script: &str, workdir: &str) -> String {
+/// working directory, enter it, trace with `--debug`, run, succeed.
+pub fn wrap(script: &str, workdir: &str, debug: bool) -> String {
     let dir = shell_quote(workdir);
     let mut out = format!("set -e\nset -o pipefail\n[ -d {dir} ] || mkdir -p {dir}\ncd {dir}\n");
+    if debug {
+        out.push_str("set -x\n");
+    }
     out.push_str(script);
     if !script.ends_with('\n') && !script.is_empty() {
         out.push('\n');
@@ -375,13 +400,17 @@ mod tests {
             package: "p".into(),
             version: "1".into(),
             epoch: 0,
-            environment_packages: vec!["busybox".into()],
-            environment_spans: vec![],
-            repositories: vec![],
-            keyring: vec![],
+            environment: crate::ir::Environment {
+                arch: Arch::X86_64,
+                purpose: "build".into(),
+                packages: vec!["busybox".into()],
+                spans: vec![],
+                repositories: vec![],
+                keyring: vec![],
+                passwd: vec![],
+                group: vec![],
+            },
             user: String::new(),
-            passwd: vec![],
-            group: vec![],
             packages: vec![PackageSteps {
                 name: "p".into(),
                 steps: (0..steps)
@@ -400,6 +429,7 @@ mod tests {
             local_session: None,
             pinned_environment: None,
             merge: false,
+            debug: false,
             metadata: vec![],
         }
     }
@@ -511,7 +541,15 @@ mod tests {
 
     #[test]
     fn wrapping_creates_and_enters_the_directory() {
-        assert_eq!(wrap("make", "/home/build/it's"), "set -e\nset -o pipefail\n[ -d '/home/build/it'\\''s' ] || mkdir -p '/home/build/it'\\''s'\ncd '/home/build/it'\\''s'\nmake\nexit 0\n");
+        assert_eq!(wrap("make", "/home/build/it's", false), "set -e\nset -o pipefail\n[ -d '/home/build/it'\\''s' ] || mkdir -p '/home/build/it'\\''s'\ncd '/home/build/it'\\''s'\nmake\nexit 0\n");
+    }
+
+    #[test]
+    fn debug_traces_the_fragment_only() {
+        assert_eq!(
+            wrap("make", "/home/build", true),
+            "set -e\nset -o pipefail\n[ -d '/home/build' ] || mkdir -p '/home/build'\ncd '/home/build'\nset -x\nmake\nexit 0\n"
+        );
     }
 
     #[test]

@@ -20,7 +20,12 @@ pub struct Marshaled {
     pub definition: pb::Definition,
     pub bytes: Vec<u8>,
     pub digests: Vec<String>,
+    /// The digest of each op of the graph that the result reads.
+    pub digest_of: HashMap<NodeIndex, String>,
 }
+
+/// What [`FileAction::Await`] copies: a name no step makes.
+const AWAIT_PATTERN: &str = "/.melangec-await-nothing-*";
 
 pub fn digest(bytes: &[u8]) -> String {
     let hash = Sha256::digest(bytes);
@@ -57,12 +62,16 @@ pub fn marshal(mut g: LlbGraph, result: State, recipe: &SourceFile) -> Marshaled
     let mut locations = BTreeMap::new();
     let mut emitted = std::collections::HashSet::new();
     let mut described = false;
+    // As Go's client, the terminal op records these caps for all ops.
+    let mut ignoring = false;
 
     for node in order {
         let op = &mut g.graph[node];
         let reads = op.reads();
         let caps = op.caps();
         let origin = op.origin;
+        let ignore_cache = op.ignore_cache;
+        ignoring |= ignore_cache;
         let name = std::mem::take(&mut op.name);
         let mut description = std::mem::take(&mut op.description);
         // Each op is encoded once, so its strings move into the message.
@@ -89,6 +98,7 @@ pub fn marshal(mut g: LlbGraph, result: State, recipe: &SourceFile) -> Marshaled
             pb::OpMetadata {
                 description,
                 caps: caps.into_iter().map(|c| (c.to_owned(), true)).collect(),
+                ignore_cache,
                 ..Default::default()
             },
         );
@@ -140,6 +150,9 @@ pub fn marshal(mut g: LlbGraph, result: State, recipe: &SourceFile) -> Marshaled
     if described {
         caps.insert("meta.description".to_owned(), true);
     }
+    if ignoring {
+        caps.insert("meta.ignorecache".to_owned(), true);
+    }
     metadata.insert(
         d.clone(),
         pb::OpMetadata {
@@ -168,6 +181,7 @@ pub fn marshal(mut g: LlbGraph, result: State, recipe: &SourceFile) -> Marshaled
         definition,
         bytes,
         digests,
+        digest_of,
     }
 }
 
@@ -333,6 +347,19 @@ fn encode(
                                 dest,
                                 mode: -1,
                                 attempt_unpack_docker_compatibility: true,
+                                create_dest_path: true,
+                                timestamp: -1,
+                                ..Default::default()
+                            }),
+                        ),
+                        FileAction::Await { from } => (
+                            slot(&from),
+                            pb::file_action::Action::Copy(pb::FileActionCopy {
+                                src: AWAIT_PATTERN.to_owned(),
+                                dest: "/".to_owned(),
+                                mode: -1,
+                                allow_wildcard: true,
+                                allow_empty_wildcard: true,
                                 create_dest_path: true,
                                 timestamp: -1,
                                 ..Default::default()

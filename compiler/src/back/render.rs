@@ -212,9 +212,14 @@ fn render_action(out: &mut String, a: &pb::FileAction) {
             writeln!(out, "  rm {} on {base}{result}", r.path).ok();
         }
         Some(pb::file_action::Action::Copy(c)) => {
+            let pattern = match (c.allow_wildcard, c.allow_empty_wildcard) {
+                (true, true) => " pattern (may match nothing)",
+                (true, false) => " pattern",
+                _ => "",
+            };
             writeln!(
                 out,
-                "  copy input {}:{} -> {} contents={} create-parents={} on {base}{result}",
+                "  copy input {}:{}{pattern} -> {} contents={} create-parents={} on {base}{result}",
                 a.secondary_input, c.src, c.dest, c.dir_copy_contents, c.create_dest_path
             )
             .ok();

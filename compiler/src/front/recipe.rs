@@ -193,6 +193,8 @@ pub struct Subpackage {
 pub struct Test {
     pub environment: Environment,
     pub pipeline: Vec<Step>,
+    /// The `test:` key.
+    pub span: Span,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -75,27 +75,38 @@ pub struct PackageSteps {
     pub steps: Vec<ExecStep>,
 }
 
+/// An environment steps run in, as asked for: what apk resolves from the
+/// repositories, and the account files written over it. A build has one;
+/// each test has its own.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Environment {
+    pub arch: Arch,
+    /// What it is for, in messages: `build`, or `<package> test`.
+    pub purpose: String,
+    /// `contents.packages` and the needs of every step that runs (and, for
+    /// a test, the package under test), sorted, each once.
+    pub packages: Vec<String>,
+    /// Where the recipe asks for each of these packages, for diagnostics
+    /// about them.
+    pub spans: Vec<(String, Span)>,
+    pub repositories: Vec<String>,
+    pub keyring: Vec<String>,
+    /// `/etc/passwd` and `/etc/group`, line by line: root, then the
+    /// accounts (for a build, melange's `build` account among them), as
+    /// apko writes them; used unless a package ships its own.
+    pub passwd: Vec<String>,
+    pub group: Vec<String>,
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Build {
     pub arch: Arch,
     pub package: String,
     pub version: String,
     pub epoch: u64,
-    /// Requested build environment: `environment.contents.packages` and the
-    /// needs of every step that runs, sorted, each once.
-    pub environment_packages: Vec<String>,
-    /// Where the recipe lists each of its own environment packages, for
-    /// diagnostics about them.
-    pub environment_spans: Vec<(String, Span)>,
-    pub repositories: Vec<String>,
-    pub keyring: Vec<String>,
+    pub environment: Environment,
     /// `uid:gid` to run steps as; empty is root.
     pub user: String,
-    /// `/etc/passwd` and `/etc/group` of the environment, line by line:
-    /// root, then `environment.accounts` (melange's `build` account among
-    /// them), as apko writes them; used unless a package ships its own.
-    pub passwd: Vec<String>,
-    pub group: Vec<String>,
     /// Main package first, then every subpackage whose `if` holds.
     pub packages: Vec<PackageSteps>,
     pub source_excludes: Vec<String>,
@@ -107,8 +118,51 @@ pub struct Build {
     /// Whether the daemon merges layers (MergeOp); otherwise a pinned
     /// environment is installed by a chain of copies.
     pub merge: bool,
+    /// Scripts trace their commands (`set -x`, melange's `--debug`).
+    pub debug: bool,
     /// One per package, in the order of `packages`.
     pub metadata: Vec<PackageMeta>,
+}
+
+/// The tests of a recipe (`melangec test`): each `test:` section that has
+/// steps to run, in recipe order, the package's own first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Suite {
+    pub arch: Arch,
+    /// The recipe's package.
+    pub package: String,
+    pub tests: Vec<Test>,
+    /// Whether `/home/build` starts as the source directory (melange copies
+    /// it only when `--source-dir` is given); else it starts empty.
+    pub with_source: bool,
+    pub source_excludes: Vec<String>,
+    /// Timestamps of the files a pinned environment writes, as a build's.
+    pub source_date_epoch: u64,
+    /// As in [`Build::local_session`].
+    pub local_session: Option<String>,
+    /// As in [`Build::merge`].
+    pub merge: bool,
+    /// Scripts trace their commands (`set -x`).
+    pub debug: bool,
+    /// Every step runs, whatever the daemon has cached (`--no-cache`).
+    pub rerun: bool,
+}
+
+/// One `test:` section: its steps, in a fresh environment holding the
+/// package under test.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Test {
+    /// The package under test: the recipe's package (or the one named on
+    /// the command line) for the top-level section, else the subpackage.
+    pub package: String,
+    /// The `test:` key.
+    pub span: Span,
+    pub environment: Environment,
+    /// `uid:gid` to run steps as; empty is root.
+    pub user: String,
+    pub steps: Vec<ExecStep>,
+    /// Pinned packages in place of this test's environment local.
+    pub pinned_environment: Option<PinnedEnvironment>,
 }
 
 /// What packaging needs to know about one package the build produces:

@@ -26,6 +26,8 @@ pub struct Resolved {
     pub main: Vec<ResolvedStep>,
     /// One list per subpackage, in recipe order.
     pub subpackages: Vec<Vec<ResolvedStep>>,
+    /// Each `test:` section's steps, as in [`Expanded::tests`].
+    pub tests: Vec<(Option<String>, Vec<ResolvedStep>)>,
 }
 
 /// The steps that run: those whose `if` holds, of the package and of each

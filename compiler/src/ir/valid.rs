@@ -3,7 +3,7 @@
 //! recipe; it is reported as an internal diagnostic rather than lowered
 //! into a definition that BuildKit would misread.
 
-use super::{Build, ExecStep, NativeSource};
+use super::{Build, ExecStep, NativeSource, Suite};
 use crate::front::diagnostics::{Code, Diagnostic};
 use crate::options::PinnedEnvironment;
 use crate::passes::native::is_hex;
@@ -75,7 +75,7 @@ pub fn validate(build: &Build) -> Result<(), Invalid> {
             exec_step(step)?;
         }
     }
-    if !strictly_sorted(&build.environment_packages) {
+    if !strictly_sorted(&build.environment.packages) {
         return Err(Invalid::new(
             "environment packages are not a sorted set",
             None,
@@ -86,6 +86,40 @@ pub fn validate(build: &Build) -> Result<(), Invalid> {
     }
     if let Some(pinned) = &build.pinned_environment {
         pinned_environment(pinned)?;
+    }
+    Ok(())
+}
+
+pub fn validate_suite(suite: &Suite) -> Result<(), Invalid> {
+    for test in &suite.tests {
+        let at = Some(test.span);
+        if !valid_name(&test.package) {
+            return Err(Invalid::new(
+                format!("package under test {:?}", test.package),
+                at,
+            ));
+        }
+        if test.steps.is_empty() {
+            return Err(Invalid::new(
+                format!("the {} test has no steps", test.package),
+                at,
+            ));
+        }
+        for step in &test.steps {
+            exec_step(step)?;
+        }
+        if !strictly_sorted(&test.environment.packages) {
+            return Err(Invalid::new(
+                "test environment packages are not a sorted set",
+                at,
+            ));
+        }
+        if !user(&test.user) {
+            return Err(Invalid::new(format!("user {:?}", test.user), at));
+        }
+        if let Some(pinned) = &test.pinned_environment {
+            pinned_environment(pinned)?;
+        }
     }
     Ok(())
 }
@@ -185,13 +219,17 @@ mod tests {
             package: "p".into(),
             version: "1".into(),
             epoch: 0,
-            environment_packages: vec!["a".into(), "b".into()],
-            environment_spans: vec![],
-            repositories: vec![],
-            keyring: vec![],
+            environment: crate::ir::Environment {
+                arch: Arch::X86_64,
+                purpose: "build".into(),
+                packages: vec!["a".into(), "b".into()],
+                spans: vec![],
+                repositories: vec![],
+                keyring: vec![],
+                passwd: vec!["root:x:0:0:root:/root:/bin/sh".into()],
+                group: vec!["root:x:0:".into()],
+            },
             user: "1000:1000".into(),
-            passwd: vec!["root:x:0:0:root:/root:/bin/sh".into()],
-            group: vec!["root:x:0:".into()],
             packages: vec![PackageSteps {
                 name: "p".into(),
                 steps: vec![ExecStep {
@@ -208,6 +246,7 @@ mod tests {
             local_session: None,
             pinned_environment: None,
             merge: false,
+            debug: false,
             metadata: vec![PackageMeta {
                 name: "p".into(),
                 ..Default::default()
@@ -232,7 +271,7 @@ mod tests {
             }),
             ("sorted", |b| b.packages[0].steps[0].env.reverse()),
             ("environment packages", |b| {
-                b.environment_packages.push("a".into())
+                b.environment.packages.push("a".into())
             }),
             ("user", |b| b.user = "build".into()),
             ("download", |b| {

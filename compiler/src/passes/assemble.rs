@@ -3,14 +3,14 @@
 //! environment it all runs in, and the options the back end needs.
 
 use crate::front::recipe::Recipe;
-use crate::ir::{Build, Folded, PackageSteps};
+use crate::ir::{Build, Environment, Folded, PackageSteps};
 use crate::options::Options;
 use crate::passes::{accounts, environment, metadata};
 
 pub fn assemble(recipe: &Recipe, options: &Options, folded: Folded, user: String) -> Build {
     let env = &recipe.environment;
     let base = environment::base_env(
-        options.source_date_epoch,
+        Some(options.source_date_epoch),
         env.environment
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
@@ -47,23 +47,28 @@ pub fn assemble(recipe: &Recipe, options: &Options, folded: Folded, user: String
         package: recipe.package.name.value.clone(),
         version: recipe.package.version.value.clone(),
         epoch: recipe.package.epoch,
-        environment_packages,
-        environment_spans: env
-            .packages
-            .iter()
-            .map(|p| (p.value.clone(), p.span))
-            .collect(),
-        repositories: texts(&env.repositories),
-        keyring: texts(&env.keyring),
+        environment: Environment {
+            arch: options.arch,
+            purpose: "build".to_owned(),
+            packages: environment_packages,
+            spans: env
+                .packages
+                .iter()
+                .map(|p| (p.value.clone(), p.span))
+                .collect(),
+            repositories: texts(&env.repositories),
+            keyring: texts(&env.keyring),
+            passwd: accounts::passwd(&env.users),
+            group: accounts::group(&env.groups),
+        },
         user,
-        passwd: accounts::passwd(&env.users),
-        group: accounts::group(&env.groups),
         packages,
         source_excludes: options.source_excludes.clone(),
         source_date_epoch: options.source_date_epoch,
         local_session: options.local_session.clone(),
         pinned_environment: options.environment.clone(),
         merge: options.has_caps(&["mergeop"]),
+        debug: options.debug,
         metadata,
     }
 }

@@ -8,16 +8,16 @@ use std::collections::BTreeMap;
 use crate::ir::guest::{PATH, WORKSPACE};
 use crate::ir::{ExecStep, NativeSource, ResolvedStep, GIT_SOURCE_DIR, GIT_SOURCE_ENV};
 
-/// The variables shared by every step of a build.
+/// The variables shared by every step of a build (with its
+/// SOURCE_DATE_EPOCH) or of a test (without).
 pub fn base_env<'a>(
-    source_date_epoch: u64,
+    source_date_epoch: Option<u64>,
     recipe_env: impl IntoIterator<Item = (&'a str, &'a str)>,
 ) -> BTreeMap<String, String> {
     let mut env = BTreeMap::new();
-    env.insert(
-        "SOURCE_DATE_EPOCH".to_owned(),
-        source_date_epoch.to_string(),
-    );
+    if let Some(epoch) = source_date_epoch {
+        env.insert("SOURCE_DATE_EPOCH".to_owned(), epoch.to_string());
+    }
     for (k, v) in recipe_env {
         env.insert(k.to_owned(), v.to_owned());
     }
@@ -97,7 +97,10 @@ mod tests {
 
     #[test]
     fn later_layers_win_and_output_is_sorted() {
-        let base = base_env(7, [("PATH", "/mine"), ("B", "recipe"), ("A", "recipe")]);
+        let base = base_env(
+            Some(7),
+            [("PATH", "/mine"), ("B", "recipe"), ("A", "recipe")],
+        );
         let mut out = Vec::new();
         flatten(
             &[step(
@@ -122,7 +125,7 @@ mod tests {
         let mut out = Vec::new();
         flatten(
             &[step("", &[], vec![step("make", &[], vec![])])],
-            &base_env(0, []),
+            &base_env(Some(0), []),
             &mut out,
         );
         assert_eq!(out.len(), 1);

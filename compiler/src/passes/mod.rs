@@ -12,6 +12,9 @@
 //! 7. `native`: pinned downloads and checkouts become BuildKit sources;
 //! 8. `environment` and `metadata`, put together by `assemble`: the Build
 //!    IR, which `ir::valid` checks before the back end lowers it.
+//!
+//! For `melangec test`, `suite` takes the place of 6 to 8: each `test:`
+//! section becomes a test in the Suite IR.
 
 pub mod accounts;
 pub mod assemble;
@@ -22,4 +25,5 @@ pub mod metadata;
 pub mod native;
 pub mod parse_time;
 pub mod substitute;
+pub mod suite;
 pub mod target;

@@ -60,7 +60,16 @@ pub fn apply(
     );
     recipe.data.clear();
 
+    // melange gives test environments the build account too.
     add_build_account(&mut recipe.environment);
+    for test in recipe.test.iter_mut().chain(
+        recipe
+            .subpackages
+            .iter_mut()
+            .filter_map(|s| s.test.as_mut()),
+    ) {
+        add_build_account(&mut test.environment);
+    }
     merge_env_files(&mut recipe.environment, &options.env_files, &mut diags);
     for (name, value) in DEFAULT_ENV {
         match recipe

@@ -15,8 +15,8 @@ use crate::options::Options;
 use crate::source::{SourceFile, Span};
 
 /// Fills every template of the expanded recipe, each in its scope: the
-/// package's steps in the global one, a subpackage's in its own, the tests'
-/// too (only to check them). A subpackage `if` is filled only to check it,
+/// package's steps in the global one, a subpackage's in its own, and each
+/// test's in the scope of the package it tests. A subpackage `if` is filled only to check it,
 /// as melange does: an undefined name is an error though the result is not
 /// used (`fold` reads the parse-time text).
 pub fn substitute(
@@ -38,12 +38,17 @@ pub fn substitute(
         .zip(&expanded.subpackages)
         .map(|(s, steps)| sub.steps(steps, &subpackage_scope(&global, &s.name.value), None))
         .collect();
-    for (subpackage, steps) in &expanded.tests {
-        match subpackage {
-            Some(name) => sub.steps(steps, &subpackage_scope(&global, name), None),
-            None => sub.steps(steps, &global, None),
-        };
-    }
+    let tests = expanded
+        .tests
+        .iter()
+        .map(|(subpackage, steps)| {
+            let resolved = match subpackage {
+                Some(name) => sub.steps(steps, &subpackage_scope(&global, name), None),
+                None => sub.steps(steps, &global, None),
+            };
+            (subpackage.clone(), resolved)
+        })
+        .collect();
     for s in &recipe.subpackages {
         let scope = subpackage_scope(&global, &s.name.value);
         if let Err(errors) = template::substitute(&s.if_.value, &scope) {
@@ -57,7 +62,11 @@ pub fn substitute(
             }
         }
     }
-    Resolved { main, subpackages }
+    Resolved {
+        main,
+        subpackages,
+        tests,
+    }
 }
 
 /// Variables every step of the build sees.

@@ -68,6 +68,9 @@ pub struct BuildArgs {
     /// Accepted, no effect (as in melange).
     #[arg(long, value_name = "BOOL")]
     cleanup: Option<bool>,
+    /// Trace every command of the scripts (`set -x`), as melange's --debug.
+    #[arg(long)]
+    debug: bool,
 }
 
 /// What the flags that do nothing here would have done, said once each.
@@ -130,6 +133,7 @@ fn request(args: BuildArgs) -> Result<Request, Failure> {
             generate_index: args.generate_index.unwrap_or(true),
         },
         progress: args.progress.into(),
+        debug: args.debug,
     })
 }
 

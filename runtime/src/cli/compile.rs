@@ -43,7 +43,7 @@ pub fn run(args: CompileArgs) -> Result<(), Failure> {
         // The IR says what the environment asks for; the lock pins it.
         let ir = build_ir(&inputs.file, &options, &inputs.library).map_err(Failure::Diagnostics)?;
         let extra = args.env.repos.extra();
-        let pinned = async_runtime()?.block_on(pinned_offline(&lock, &extra, &ir))?;
+        let pinned = async_runtime()?.block_on(pinned_offline(&lock, &extra, &ir.environment))?;
         options.environment = Some(pinned);
     }
     let compiled =

@@ -44,8 +44,8 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
         opts.arch = arch;
         let build = build_ir(&inputs.file, &opts, &inputs.library).map_err(Failure::Diagnostics)?;
         let lock = runtime.block_on(async {
-            let wanted = Wanted::new(&build, &extra, &cache, Network::Allowed).await?;
-            let lock = prepare::resolve(&wanted, &cache, &inputs.file, &build).await?;
+            let wanted = Wanted::new(&build.environment, &extra, &cache, Network::Allowed).await?;
+            let lock = prepare::resolve(&wanted, &cache, &inputs.file, &build.environment).await?;
             if pinned::fetchable(&lock.packages).is_ok() {
                 pinned::remember(&cache, &lock.packages).await?;
             }

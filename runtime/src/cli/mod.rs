@@ -14,6 +14,7 @@ mod package;
 mod pipelines;
 mod render;
 mod sign;
+mod test;
 
 use std::fmt::Display;
 use std::process::ExitCode;
@@ -38,6 +39,8 @@ enum Command {
     Compile(Box<compile::CompileArgs>),
     /// Build a recipe on BuildKit (a buildkitd or Docker Engine) into packages.
     Build(Box<build::BuildArgs>),
+    /// Run a recipe's `test:` sections on BuildKit against packages from the repositories.
+    Test(Box<test::TestArgs>),
     /// Print a readable rendering of an .llb file.
     Render(render::RenderArgs),
     /// List the pipelines `uses:` can name, or show one's inputs.
@@ -119,6 +122,7 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Compile(args) => compile::run(*args),
         Command::Build(args) => build::run(*args),
+        Command::Test(args) => test::run(*args),
         Command::Render(args) => render::run(args),
         Command::Pipelines(args) => pipelines::run(args),
         Command::Keygen(args) => keygen::run(args),

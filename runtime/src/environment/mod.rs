@@ -28,7 +28,7 @@ use melangec_compiler::{Diagnostics, PinnedEnvironment};
 
 use crate::file_error::{ReadError, WriteError};
 
-pub use prepare::prepare;
+pub use prepare::{prepare, Refresh};
 pub use request::{Extra, Wanted};
 
 /// The environment a build runs in.

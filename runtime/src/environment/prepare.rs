@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use melangec_compiler::ir::Build;
+use melangec_compiler::ir::Environment as Asked;
 use melangec_compiler::{Code, Diagnostic, Diagnostics, PinnedEnvironment, SourceFile};
 
 use super::lock::{self, ArchLock, Locked};
@@ -25,15 +25,15 @@ pub async fn resolve(
     wanted: &Wanted,
     cache: &Path,
     file: &SourceFile,
-    build: &Build,
+    env: &Asked,
 ) -> Result<ArchLock, Error> {
     match lock::lock(&wanted.request(), cache).await {
-        Err(Error::Unsatisfiable { why, .. }) => Err(unresolved(file, build, why)),
+        Err(Error::Unsatisfiable { why, .. }) => Err(unresolved(file, env, why)),
         other => other,
     }
 }
 
-/// The locked packages for `build`'s architecture: from the lock when it
+/// The locked packages for the environment's architecture: from the lock when it
 /// covers what is asked for now, else resolved afresh and, if there is a
 /// lock, written back into it, as Cargo refreshes Cargo.lock. Returns them
 /// and the lock file in use, if any.
@@ -41,11 +41,12 @@ async fn locked(
     lock: &LockFile,
     cache: &Path,
     file: &SourceFile,
-    build: &Build,
+    env: &Asked,
     wanted: &Wanted,
+    refresh: Refresh,
     console: &Console,
 ) -> Result<(Vec<Locked>, Option<PathBuf>), Error> {
-    let arch = build.arch.apk();
+    let arch = env.arch.apk();
     let mut locks = lock.read()?;
     if let Some(found) = locks.as_ref().and_then(|ls| matching(ls, wanted)) {
         return Ok((found.packages.clone(), Some(lock.path.clone())));
@@ -53,9 +54,9 @@ async fn locked(
     if wanted.repositories.is_empty() {
         return Err(Error::NoRepositories);
     }
-    let fresh = resolve(wanted, cache, file, build).await?;
+    let fresh = resolve(wanted, cache, file, env).await?;
     let packages = fresh.packages.clone();
-    let Some(ls) = locks.as_mut() else {
+    let Some(ls) = locks.as_mut().filter(|_| refresh == Refresh::Yes) else {
         return Ok((packages, None));
     };
     ls.retain(|l| l.arch != arch);
@@ -78,14 +79,14 @@ fn matching<'a>(locks: &'a [ArchLock], wanted: &Wanted) -> Option<&'a ArchLock> 
 
 /// A resolution failure, pointed at the recipe line that asked for the
 /// package (or for the package that needed it) when the recipe lists it.
-pub fn unresolved(file: &SourceFile, build: &Build, u: Unresolved) -> Error {
-    let arch = build.arch.apk();
+pub fn unresolved(file: &SourceFile, env: &Asked, u: Unresolved) -> Error {
+    let arch = env.arch.apk();
     let name_of = |c: &str| constraint::name_of(c).to_owned();
     let asked = match &u.required_by {
         None => name_of(&u.constraint),
         // `name-version-rN`: the package name is what the recipe lists.
-        Some(by) => build
-            .environment_spans
+        Some(by) => env
+            .spans
             .iter()
             .map(|(n, _)| n.clone())
             .find(|n| {
@@ -95,11 +96,7 @@ pub fn unresolved(file: &SourceFile, build: &Build, u: Unresolved) -> Error {
             })
             .unwrap_or_default(),
     };
-    match build
-        .environment_spans
-        .iter()
-        .find(|(n, _)| name_of(n) == asked)
-    {
+    match env.spans.iter().find(|(n, _)| name_of(n) == asked) {
         Some((_, span)) => {
             let label = match &u.required_by {
                 None => format!("{}: {}", u.constraint, u.why),
@@ -109,7 +106,7 @@ pub fn unresolved(file: &SourceFile, build: &Build, u: Unresolved) -> Error {
                 Code::Environment,
                 file,
                 *span,
-                format!("cannot resolve the {arch} build environment"),
+                format!("cannot resolve the {arch} {} environment", env.purpose),
             )
             .with_label(label)
             .with_help("check the name and the repositories (--repository-append) and keys (--keyring-append)")]))
@@ -121,19 +118,28 @@ pub fn unresolved(file: &SourceFile, build: &Build, u: Unresolved) -> Error {
     }
 }
 
-/// The environment for `build`: pinned when a lock is in use and every
+/// Whether a lock that does not fit is rewritten (builds, as Cargo does)
+/// or left alone (tests, whose environments a build's lock does not hold).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Refresh {
+    Yes,
+    No,
+}
+
+/// The environment `env` asks for: pinned when a lock is in use and every
 /// package can be fetched by BuildKit, otherwise assembled here.
 pub async fn prepare(
     lock: &LockFile,
     extra: &Extra,
     file: &SourceFile,
-    build: &Build,
+    env: &Asked,
+    refresh: Refresh,
     console: &Console,
 ) -> Result<Environment, Error> {
     let started = Instant::now();
     let cache = cache::root();
-    let wanted = Wanted::new(build, extra, &cache, Network::Allowed).await?;
-    let (locked, lock_file) = locked(lock, &cache, file, build, &wanted, console).await?;
+    let wanted = Wanted::new(env, extra, &cache, Network::Allowed).await?;
+    let (locked, lock_file) = locked(lock, &cache, file, env, &wanted, refresh, console).await?;
     if let Some(lock_file) = &lock_file {
         match pinned::fetchable(&locked) {
             Ok(()) => {
@@ -167,10 +173,10 @@ pub async fn prepare(
 pub async fn pinned_offline(
     lock: &LockFile,
     extra: &Extra,
-    build: &Build,
+    env: &Asked,
 ) -> Result<PinnedEnvironment, Error> {
     let cache = cache::root();
-    let wanted = Wanted::new(build, extra, &cache, Network::Offline).await?;
+    let wanted = Wanted::new(env, extra, &cache, Network::Offline).await?;
     let locks = lock.read()?.unwrap_or_default();
     let found = matching(&locks, &wanted).ok_or_else(|| Error::StaleLock {
         path: lock.path.clone(),
@@ -203,7 +209,7 @@ mod tests {
             required_by: Some("build-base-1-r0".into()),
             why: "no such package".into(),
         };
-        let Error::Unresolved(diags) = unresolved(&file, &build, u) else {
+        let Error::Unresolved(diags) = unresolved(&file, &build.environment, u) else {
             panic!("not a diagnostic");
         };
         let handler =

@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use melangec_compiler::ir::Build;
+use melangec_compiler::ir::Environment;
 
 use super::database::Setup;
 use super::lock::{self, Request};
@@ -40,30 +40,30 @@ pub struct Wanted {
 }
 
 impl Wanted {
-    /// The request of `build` with `extra`; keys given by URL are fetched
+    /// The request of `env` with `extra`; keys given by URL are fetched
     /// into `cache` (or must be there already, offline).
     pub async fn new(
-        build: &Build,
+        env: &Environment,
         extra: &Extra,
         cache: &Path,
         network: Network,
     ) -> Result<Wanted, Error> {
-        let mut repositories = build.repositories.clone();
+        let mut repositories = env.repositories.clone();
         repositories.extend(extra.repositories.iter().cloned());
         let mut keyring = Vec::new();
-        for k in build.keyring.iter().chain(&extra.keyring) {
+        for k in env.keyring.iter().chain(&extra.keyring) {
             keyring.push(keys::key_file(cache, k, network).await?);
         }
-        let mut packages = build.environment_packages.clone();
+        let mut packages = env.packages.clone();
         packages.extend(extra.packages.iter().cloned());
         Ok(Wanted {
-            arch: build.arch.apk(),
+            arch: env.arch.apk(),
             repositories,
             keyring,
             requested: lock::requested(&packages),
             packages,
-            passwd: build.passwd.clone(),
-            group: build.group.clone(),
+            passwd: env.passwd.clone(),
+            group: env.group.clone(),
         })
     }
 

@@ -5,6 +5,7 @@
 //! recipe's `test:` sections and builds of many recipes call it too.
 
 mod package;
+pub mod test;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -13,11 +14,11 @@ use melangec_compiler::ir::guest::{ENVIRONMENT_LOCAL, OUT, SOURCE_LOCAL};
 use melangec_compiler::{build_ir, compile, Arch, Diagnostics};
 use tokio::sync::mpsc;
 
-use crate::buildkit::daemon::{self, Candidates, ConnectError};
+use crate::buildkit::daemon::{self, Candidates, ConnectError, Daemon};
 use crate::buildkit::session::Offer;
 use crate::buildkit::solve::{self, new_id, Solve, SolveError};
 use crate::cancel::Cancel;
-use crate::environment::{self, lockfile::LockFile, Environment, Extra};
+use crate::environment::{self, lockfile::LockFile, Environment, Extra, Refresh};
 use crate::file_error::WriteError;
 use crate::progress::Console;
 use crate::progress::{Failure, Mode, Progress};
@@ -56,6 +57,8 @@ pub struct Request {
     pub workspace_dir: PathBuf,
     pub packaging: Packaging,
     pub progress: Mode,
+    /// Trace every command of the scripts (`set -x`).
+    pub debug: bool,
 }
 
 /// What a build made.
@@ -133,6 +136,44 @@ fn absolute(p: &Path) -> Result<PathBuf, Error> {
     })
 }
 
+/// Solves on `daemon` with the updates shown by `progress` (finished by
+/// the caller); a failed step comes back as its report.
+async fn solve_shown(
+    daemon: &Daemon,
+    solve: Solve,
+    progress: &mut Progress,
+    cancel: &Cancel,
+    console: &Console,
+) -> Result<(), Error> {
+    let (tx, mut rx) = mpsc::channel(256);
+    let solving = solve::run(daemon.channel.clone(), solve, tx);
+    tokio::pin!(solving);
+    let mut out = console.writer();
+    let outcome = loop {
+        tokio::select! {
+            result = &mut solving => break Some(result),
+            Some(update) = rx.recv() => {
+                let _ = progress.update(&update, &mut out);
+            }
+            () = cancel.cancelled() => break None,
+        }
+    };
+    while let Ok(update) = rx.try_recv() {
+        let _ = progress.update(&update, &mut out);
+    }
+    match outcome.ok_or(Error::Cancelled)? {
+        Err(SolveError::Build(message)) => Err(match progress.failure(&message) {
+            Some(failure) => Error::Step(Box::new(failure)),
+            None => Error::Solve(message),
+        }),
+        Err(SolveError::Transport(message)) => Err(Error::Lost {
+            addr: daemon.addr.to_string(),
+            message,
+        }),
+        Ok(()) => Ok(()),
+    }
+}
+
 /// Builds one recipe. Nothing is written unless every step succeeded.
 pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<Built, Error> {
     if let EnvironmentSource::Dir(dir) = &req.environment {
@@ -142,6 +183,7 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
     }
     let inputs = req.sources.read()?;
     let (file, mut options, library) = (inputs.file, inputs.options, inputs.library);
+    options.debug = req.debug;
     // The key is read before the build, so a bad key fails fast; it stays
     // on this machine.
     let key = req
@@ -162,7 +204,8 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
         EnvironmentSource::Dir(dir) => Environment::Dir(dir.clone()),
         EnvironmentSource::Repositories { extra, lock } => {
             let lock = LockFile::new(&inputs.recipe, lock.as_deref());
-            let preparing = environment::prepare(&lock, extra, &file, &ir, console);
+            let preparing =
+                environment::prepare(&lock, extra, &file, &ir.environment, Refresh::Yes, console);
             unless(cancel, preparing).await??
         }
     };
@@ -212,47 +255,15 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
     let started = Instant::now();
     let definition = compiled.definition.clone();
     let mut progress = Progress::new(req.progress, &definition);
-    let (tx, mut rx) = mpsc::channel(256);
-    let solving = solve::run(
-        daemon.channel.clone(),
-        Solve {
-            session_id,
-            definition,
-            offer,
-            name: file.name().to_owned(),
-        },
-        tx,
-    );
-    tokio::pin!(solving);
-    let mut out = console.writer();
-    let outcome = loop {
-        tokio::select! {
-            result = &mut solving => break Some(result),
-            Some(update) = rx.recv() => {
-                let _ = progress.update(&update, &mut out);
-            }
-            () = cancel.cancelled() => break None,
-        }
+    let solve = Solve {
+        session_id,
+        definition,
+        offer,
+        name: file.name().to_owned(),
     };
-    while let Ok(update) = rx.try_recv() {
-        let _ = progress.update(&update, &mut out);
-    }
-    let _ = progress.finish(&mut out);
-    match outcome.ok_or(Error::Cancelled)? {
-        Err(SolveError::Build(message)) => {
-            return Err(match progress.failure(&message) {
-                Some(failure) => Error::Step(Box::new(failure)),
-                None => Error::Solve(message),
-            })
-        }
-        Err(SolveError::Transport(message)) => {
-            return Err(Error::Lost {
-                addr: daemon.addr.to_string(),
-                message,
-            })
-        }
-        Ok(()) => {}
-    }
+    let solved = solve_shown(&daemon, solve, &mut progress, cancel, console).await;
+    let _ = progress.finish(&mut console.writer());
+    solved?;
 
     let melange_out = arch_dir.join(OUT);
     let written = package::package(

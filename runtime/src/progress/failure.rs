@@ -18,6 +18,8 @@ pub fn exit_code(message: &str) -> Option<i32> {
 #[derive(Debug, Clone)]
 pub struct Failure {
     pub step: String,
+    /// The digest of the failed op.
+    pub vertex: String,
     pub location: Option<(String, u32)>,
     pub exit_code: Option<i32>,
     pub last_lines: Vec<String>,

@@ -49,6 +49,22 @@ struct Vertex {
     partial: Vec<u8>,
     last: VecDeque<String>,
     finished_printed: bool,
+    /// Ran to success in some solve, rather than coming from the cache.
+    ran: bool,
+}
+
+/// How one op fared, over every solve this progress saw.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum StepState {
+    /// Never reported: the daemon did not need it.
+    Unseen,
+    /// Its result came from the cache.
+    Cached,
+    /// Ran, for this many seconds.
+    Ran(f64),
+    Failed,
+    /// Stopped by another step's failure or an interrupt, or unfinished.
+    Stopped,
 }
 
 /// Where updates go: lines written to the caller's stream (plain, json), or
@@ -170,6 +186,10 @@ impl Progress {
             entry.error = v.error.clone();
             entry.started = seconds(&v.started).or(entry.started);
             entry.completed = seconds(&v.completed);
+            // Running again, in a later solve of the same steps.
+            if entry.completed.is_none() {
+                entry.finished_printed = false;
+            }
             if let View::Json = self.view {
                 continue;
             }
@@ -189,12 +209,16 @@ impl Progress {
                 entry.finished_printed = true;
                 self.finished += 1;
                 let n = entry.number.unwrap_or(0);
+                if !entry.cached && entry.error.is_empty() {
+                    entry.ran = true;
+                }
                 let verdict = Verdict::of(entry, done);
                 match verdict {
                     Verdict::Cached => self.cached += 1,
                     Verdict::Done(_) => self.ran += 1,
                     _ => {}
                 }
+
                 match &mut self.view {
                     View::Plain => writeln!(out, "#{n} {}", plain::verdict(&verdict))?,
                     View::Tty(view) => view.finished(n, &entry.name, &verdict)?,
@@ -259,6 +283,31 @@ impl Progress {
         }
     }
 
+    /// How the op `digest` fared.
+    pub fn step(&self, digest: &str) -> StepState {
+        let Some(v) = self.vertices.get(digest) else {
+            return StepState::Unseen;
+        };
+        match (v.completed, v.ran) {
+            (_, true) => StepState::Ran(
+                v.completed.unwrap_or(0.0) - v.started.or(v.completed).unwrap_or(0.0),
+            ),
+            (Some(done), false) => match Verdict::of(v, done) {
+                Verdict::Cached => StepState::Cached,
+                Verdict::Failed(_) => StepState::Failed,
+                Verdict::Canceled => StepState::Stopped,
+                Verdict::Done(_) => StepState::Cached,
+            },
+            (None, false) if v.cached => StepState::Cached,
+            (None, false) => StepState::Stopped,
+        }
+    }
+
+    /// Where the op `digest` is in the recipe.
+    pub fn location(&self, digest: &str) -> Option<(String, u32)> {
+        self.locations.get(digest).cloned()
+    }
+
     /// The failed step, from the vertex that completed with an error.
     pub fn failure(&self, solve_error: &str) -> Option<Failure> {
         let (digest, vertex) = self
@@ -269,11 +318,17 @@ impl Progress {
                 let key = |v: &Vertex| v.completed.unwrap_or(f64::MAX);
                 key(a.1).total_cmp(&key(b.1))
             })?;
+        let mut last_lines: Vec<String> = vertex.last.iter().cloned().collect();
+        // A last line without its newline is output too.
+        if !vertex.partial.is_empty() && vertex.partial != b"\r" {
+            last_lines.push(String::from_utf8_lossy(&vertex.partial).into_owned());
+        }
         Some(Failure {
             step: vertex.name.clone(),
+            vertex: digest.clone(),
             location: self.locations.get(digest).cloned(),
             exit_code: exit_code(&vertex.error).or_else(|| exit_code(solve_error)),
-            last_lines: vertex.last.iter().cloned().collect(),
+            last_lines,
             error: vertex.error.clone(),
         })
     }

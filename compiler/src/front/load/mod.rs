@@ -245,7 +245,7 @@ impl Reader<'_> {
                         recipe.options.push((Text::new(key, k.span), option));
                     }
                 }
-                "test" => recipe.test = Some(self.test(v)),
+                "test" => recipe.test = Some(self.test(k, v)),
                 "update" => recipe.update = self.kept(v, &UPDATE),
                 _ => self.unknown(k, "config.Configuration"),
             }

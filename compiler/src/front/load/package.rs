@@ -162,7 +162,7 @@ impl Reader<'_> {
                 "scriptlets" => s.scriptlets = self.scriptlets(v),
                 "checks" => s.checks_disabled = self.checks(v),
                 "annotations" => s.annotations = self.text_map(v),
-                "test" => s.test = Some(self.test(v)),
+                "test" => s.test = Some(self.test(k, v)),
                 "setcap" => self.check(v, &SETCAP),
                 _ => self.unknown(k, ty),
             }

@@ -72,9 +72,12 @@ impl Reader<'_> {
         inputs
     }
 
-    pub(super) fn test(&mut self, node: &Node) -> Test {
+    pub(super) fn test(&mut self, key: &Node, node: &Node) -> Test {
         let ty = "config.Test";
-        let mut t = Test::default();
+        let mut t = Test {
+            span: key.span,
+            ..Test::default()
+        };
         for (key, k, v) in self.entries(node, ty) {
             match key {
                 "environment" => t.environment = self.environment(v),

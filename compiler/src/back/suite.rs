@@ -42,12 +42,12 @@ pub fn lower_suite(suite: &Suite) -> Lowered {
     });
     let mut ends = Vec::new();
     let mut steps = Vec::new();
-    for (i, test) in suite.tests.iter().enumerate() {
+    for test in &suite.tests {
         let mut rootfs = match &test.pinned_environment {
             Some(pinned) => install(&mut g, pinned, suite.merge, timestamp),
             None => environment_local(
                 &mut g,
-                &environment_name(i),
+                &environment_name(test.id),
                 &test.environment.packages,
                 &suite.local_session,
                 &format!("{} test environment", test.package),
@@ -93,6 +93,7 @@ mod tests {
 
     fn test(package: &str, scripts: &[&str]) -> Test {
         Test {
+            id: 0,
             package: package.into(),
             span: Span::default(),
             environment: Environment {
@@ -125,7 +126,13 @@ mod tests {
         Suite {
             arch: Arch::X86_64,
             package: "p".into(),
-            tests: vec![test("p", &["a", "b"]), test("p-doc", &["c"])],
+            tests: vec![
+                test("p", &["a", "b"]),
+                Test {
+                    id: 1,
+                    ..test("p-doc", &["c"])
+                },
+            ],
             with_source,
             source_excludes: vec![],
             source_date_epoch: 0,

@@ -152,6 +152,9 @@ pub struct Suite {
 /// package under test.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Test {
+    /// Its place among the recipe's tests: names its environment local, so
+    /// that a suite of some of the tests names each as the whole one does.
+    pub id: usize,
     /// The package under test: the recipe's package (or the one named on
     /// the command line) for the top-level section, else the subpackage.
     pub package: String,

@@ -46,9 +46,13 @@ pub fn plan(
         if steps.is_empty() {
             continue;
         }
-        tests.push(test(
-            file, recipe, options, section, under_test, &steps, needs, diags,
-        ));
+        let id = tests.len();
+        tests.push(Test {
+            id,
+            ..test(
+                file, recipe, options, section, under_test, &steps, needs, diags,
+            )
+        });
     }
     tests
 }
@@ -99,6 +103,7 @@ fn test(
         list.iter().map(|t| t.value.clone()).collect()
     };
     Test {
+        id: 0,
         span: section.span,
         environment: Environment {
             arch: options.arch,
@@ -182,6 +187,7 @@ test:
         let names: Vec<&str> = s.tests.iter().map(|t| t.package.as_str()).collect();
         // hello-gone's `if` is false; hello-untested has no step that runs.
         assert_eq!(names, ["hello", "hello-doc"]);
+        assert_eq!(s.tests[1].id, 1);
         let main = &s.tests[0];
         assert_eq!(main.environment.packages, ["bash", "grep", "hello"]);
         assert_eq!(main.environment.purpose, "hello test");

@@ -145,6 +145,7 @@ async fn solve_shown(
     cancel: &Cancel,
     console: &Console,
 ) -> Result<(), Error> {
+    progress.begin();
     let (tx, mut rx) = mpsc::channel(256);
     let solving = solve::run(daemon.channel.clone(), solve, tx);
     tokio::pin!(solving);

@@ -131,7 +131,7 @@ pub async fn test(req: &Request, cancel: &Cancel, console: &Console) -> Result<T
     }
     let lock = LockFile::new(&inputs.recipe, req.lock.as_deref());
     let mut merge_checked = false;
-    for (i, test) in suite.tests.iter_mut().enumerate() {
+    for test in suite.tests.iter_mut() {
         let preparing = environment::prepare(
             &lock,
             &req.extra,
@@ -142,7 +142,9 @@ pub async fn test(req: &Request, cancel: &Cancel, console: &Console) -> Result<T
         );
         match unless(cancel, preparing).await?? {
             Environment::Dir(dir) => {
-                offer.dirs.insert(environment_name(i), absolute(&dir)?);
+                offer
+                    .dirs
+                    .insert(environment_name(test.id), absolute(&dir)?);
             }
             Environment::Pinned(pinned) => {
                 if suite.merge && !merge_checked {

@@ -51,6 +51,8 @@ struct Vertex {
     finished_printed: bool,
     /// Ran to success in some solve, rather than coming from the cache.
     ran: bool,
+    /// The solve its error came in.
+    failed_in: usize,
 }
 
 /// How one op fared, over every solve this progress saw.
@@ -127,6 +129,8 @@ pub struct Progress {
     cached: usize,
     /// Steps finished in any way, for the tty header.
     finished: usize,
+    /// Solves begun with this progress: a test run may solve again.
+    solves: usize,
 }
 
 pub(crate) fn seconds(t: &Option<prost_types::Timestamp>) -> Option<f64> {
@@ -172,7 +176,14 @@ impl Progress {
             ran: 0,
             cached: 0,
             finished: 0,
+            solves: 0,
         }
+    }
+
+    /// Marks the start of another solve: `failure` then reports only what
+    /// fails in it.
+    pub fn begin(&mut self) {
+        self.solves += 1;
     }
 
     pub fn update(&mut self, status: &StatusResponse, out: &mut dyn Write) -> io::Result<()> {
@@ -183,7 +194,10 @@ impl Progress {
             let entry = self.vertices.entry(v.digest.clone()).or_default();
             entry.name = v.name.clone();
             entry.cached = v.cached;
-            entry.error = v.error.clone();
+            if entry.error != v.error {
+                entry.error = v.error.clone();
+                entry.failed_in = self.solves;
+            }
             entry.started = seconds(&v.started).or(entry.started);
             entry.completed = seconds(&v.completed);
             // Running again, in a later solve of the same steps.
@@ -313,7 +327,11 @@ impl Progress {
         let (digest, vertex) = self
             .vertices
             .iter()
-            .filter(|(_, v)| !v.error.is_empty() && !v.error.ends_with("context canceled"))
+            .filter(|(_, v)| {
+                v.failed_in == self.solves
+                    && !v.error.is_empty()
+                    && !v.error.ends_with("context canceled")
+            })
             .min_by(|a, b| {
                 let key = |v: &Vertex| v.completed.unwrap_or(f64::MAX);
                 key(a.1).total_cmp(&key(b.1))

@@ -25,3 +25,13 @@ pub fn repo() -> PathBuf {
     );
     repo
 }
+
+/// The public key the test repository is signed with.
+pub fn repo_key() -> PathBuf {
+    let repo = repo();
+    std::fs::read_dir(&repo)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.to_string_lossy().ends_with(".rsa.pub"))
+        .expect("the test repository's key")
+}

@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use melangec::buildkit::addr::{self, Addr};
+use melangec::buildkit::daemon::Candidates;
 use melangec::environment::Extra;
 use melangec::progress::Mode;
 use melangec::recipe::Sources;
@@ -133,4 +135,22 @@ pub struct EnvironmentArgs {
     /// The lock to use (default: `<recipe>.lock.yaml` when it exists).
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
+}
+
+/// The daemons `--buildkit-addr` names, else the usual places
+/// (`$BUILDKIT_HOST`, buildkitd's socket, Docker's).
+pub fn daemon_candidates(given: Option<&str>) -> Result<Candidates, addr::AddrError> {
+    Ok(match given {
+        Some(a) => Candidates {
+            addrs: vec![Addr::parse(a)?],
+            explicit: true,
+        },
+        None => Candidates {
+            addrs: addr::candidates(
+                std::env::var("BUILDKIT_HOST").ok().as_deref(),
+                std::env::var("DOCKER_HOST").ok().as_deref(),
+            )?,
+            explicit: false,
+        },
+    })
 }

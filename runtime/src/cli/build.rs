@@ -3,13 +3,11 @@
 
 use std::path::PathBuf;
 
-use melangec::buildkit::addr::{self, Addr};
-use melangec::buildkit::daemon::Candidates;
 use melangec::cancel::Cancel;
 use melangec::job::{self, EnvironmentSource, Packaging, Request};
 use melangec::progress::Console;
 
-use super::args::{EnvironmentArgs, ProgressArg, RecipeArgs};
+use super::args::{daemon_candidates, EnvironmentArgs, ProgressArg, RecipeArgs};
 use super::interrupt::Interrupts;
 use super::{async_runtime, Failure};
 
@@ -101,19 +99,7 @@ fn notes(args: &BuildArgs, console: &Console) {
 }
 
 fn request(args: BuildArgs) -> Result<Request, Failure> {
-    let daemon = match &args.buildkit_addr {
-        Some(a) => Candidates {
-            addrs: vec![Addr::parse(a)?],
-            explicit: true,
-        },
-        None => Candidates {
-            addrs: addr::candidates(
-                std::env::var("BUILDKIT_HOST").ok().as_deref(),
-                std::env::var("DOCKER_HOST").ok().as_deref(),
-            )?,
-            explicit: false,
-        },
-    };
+    let daemon = daemon_candidates(args.buildkit_addr.as_deref())?;
     let environment = match args.environment_dir {
         Some(dir) => EnvironmentSource::Dir(dir),
         None => EnvironmentSource::Repositories {

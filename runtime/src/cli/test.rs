@@ -4,15 +4,13 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use melangec::buildkit::addr::{self, Addr};
-use melangec::buildkit::daemon::Candidates;
 use melangec::cancel::Cancel;
 use melangec::environment::Extra;
 use melangec::job::test::{self, Request, Tested, Verdict};
 use melangec::progress::{Console, StepState};
 use melangec_compiler::{compile_suite, render, test_ir};
 
-use super::args::{ProgressArg, RecipeArgs};
+use super::args::{daemon_candidates, ProgressArg, RecipeArgs};
 use super::interrupt::Interrupts;
 use super::{async_runtime, Failure};
 
@@ -131,22 +129,6 @@ fn notes(args: &TestArgs, console: &Console) {
     }
 }
 
-fn daemon(addr: &Option<String>) -> Result<Candidates, Failure> {
-    Ok(match addr {
-        Some(a) => Candidates {
-            addrs: vec![Addr::parse(a)?],
-            explicit: true,
-        },
-        None => Candidates {
-            addrs: addr::candidates(
-                std::env::var("BUILDKIT_HOST").ok().as_deref(),
-                std::env::var("DOCKER_HOST").ok().as_deref(),
-            )?,
-            explicit: false,
-        },
-    })
-}
-
 /// `--dry-run`: the definition, rendered, with every environment a local.
 fn dry_run(args: &TestArgs) -> Result<(), Failure> {
     let inputs = args.recipe.sources().read()?;
@@ -188,7 +170,7 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
             packages: args.test_package_append.clone(),
         },
         lock: args.lock.clone(),
-        daemon: daemon(&args.buildkit_addr)?,
+        daemon: daemon_candidates(args.buildkit_addr.as_deref())?,
         progress: args.progress.into(),
         rerun: args.no_cache,
         debug: args.debug,

@@ -35,25 +35,37 @@ pub struct Compiled {
     pub digests: Vec<String>,
 }
 
-/// Parses and checks a recipe down to the Build IR: the passes in order.
-pub fn build_ir(
+/// The passes builds and tests share, up to `substitute`; their findings
+/// are added to `diags`, a failure to parse ends them early.
+fn substituted(
     recipe_file: &SourceFile,
     options: &Options,
     library: &PipelineLibrary,
-) -> Result<Build, Diagnostics> {
+    diags: &mut Diagnostics,
+) -> Result<(front::recipe::Recipe, ir::Resolved), Diagnostics> {
     let recipe = front::load::load_recipe(recipe_file)?;
     let (recipe, parse_scope) = passes::parse_time::apply(recipe_file, recipe, options)?;
     passes::target::check(recipe_file, &recipe, options.arch)?;
-    let mut diags = Diagnostics::default();
-    let expanded = passes::expand::expand(recipe_file, library, &recipe, &mut diags);
+    let expanded = passes::expand::expand(recipe_file, library, &recipe, diags);
     let resolved = passes::substitute::substitute(
         recipe_file,
         &recipe,
         &parse_scope,
         options,
         &expanded,
-        &mut diags,
+        diags,
     );
+    Ok((recipe, resolved))
+}
+
+/// Parses and checks a recipe down to the Build IR: the passes in order.
+pub fn build_ir(
+    recipe_file: &SourceFile,
+    options: &Options,
+    library: &PipelineLibrary,
+) -> Result<Build, Diagnostics> {
+    let mut diags = Diagnostics::default();
+    let (recipe, resolved) = substituted(recipe_file, options, library, &mut diags)?;
     let mut folded = passes::fold::fold(recipe_file, &recipe, resolved, &mut diags);
     let user = passes::accounts::run_as(&recipe.environment, recipe_file, &mut diags);
     passes::native::native(&mut folded, options, &user);
@@ -74,19 +86,8 @@ pub fn test_ir(
     package: Option<&str>,
     with_source: bool,
 ) -> Result<Suite, Diagnostics> {
-    let recipe = front::load::load_recipe(recipe_file)?;
-    let (recipe, parse_scope) = passes::parse_time::apply(recipe_file, recipe, options)?;
-    passes::target::check(recipe_file, &recipe, options.arch)?;
     let mut diags = Diagnostics::default();
-    let expanded = passes::expand::expand(recipe_file, library, &recipe, &mut diags);
-    let mut resolved = passes::substitute::substitute(
-        recipe_file,
-        &recipe,
-        &parse_scope,
-        options,
-        &expanded,
-        &mut diags,
-    );
+    let (recipe, mut resolved) = substituted(recipe_file, options, library, &mut diags)?;
     let tests = std::mem::take(&mut resolved.tests);
     let folded = passes::fold::fold(recipe_file, &recipe, resolved, &mut diags);
     let kept: Vec<usize> = folded.subpackages.iter().map(|(i, _)| *i).collect();

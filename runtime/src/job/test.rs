@@ -94,24 +94,21 @@ pub async fn test(req: &Request, cancel: &Cancel, console: &Console) -> Result<T
     options.debug = req.debug;
     // melange copies the source directory in only when it is given.
     let with_source = req.sources.source_dir.is_some();
-    let plan = |options: &_| {
-        test_ir(
-            &file,
-            options,
-            &library,
-            req.package.as_deref(),
-            with_source,
-        )
-        .map_err(Error::Recipe)
-    };
     // A recipe error is reported before any daemon is contacted.
-    plan(&options)?;
+    let mut suite = test_ir(
+        &file,
+        &options,
+        &library,
+        req.package.as_deref(),
+        with_source,
+    )
+    .map_err(Error::Recipe)?;
 
     let daemon = unless(cancel, daemon::connect(&req.daemon)).await??;
-    options.caps = daemon.caps.clone();
+    // What the daemon and the session decide, set on the planned suite.
     let session_id = new_id();
-    options.local_session = Some(session_id.clone());
-    let mut suite = plan(&options)?;
+    suite.local_session = Some(session_id.clone());
+    suite.merge = daemon.caps.contains("mergeop");
     suite.rerun = req.rerun;
     if suite.tests.is_empty() {
         console.line(format_args!("{} has no tests to run", file.name()));
@@ -177,11 +174,16 @@ pub async fn test(req: &Request, cancel: &Cancel, console: &Console) -> Result<T
     let mut pending: Vec<usize> = (0..suite.tests.len()).collect();
     let mut failures: Vec<Option<Failure>> = vec![None; suite.tests.len()];
     let outcome = loop {
-        let remaining = Suite {
-            tests: pending.iter().map(|i| suite.tests[*i].clone()).collect(),
-            ..suite.clone()
+        // The first solve is of every test; later ones of those left.
+        let definition = if pending.len() == suite.tests.len() {
+            compiled.definition.clone()
+        } else {
+            let remaining = Suite {
+                tests: pending.iter().map(|i| suite.tests[*i].clone()).collect(),
+                ..suite.clone()
+            };
+            compile_suite(&remaining, &file).definition
         };
-        let definition = compile_suite(&remaining, &file).definition;
         let solve = Solve {
             session_id: session_id.clone(),
             definition,

@@ -86,12 +86,16 @@ pub struct TestArgs {
     /// Resource requests for melange's VM runner; not applied on BuildKit.
     #[arg(long, value_name = "N")]
     cpu: Option<String>,
+    /// Resource requests for melange's VM runner; not applied on BuildKit.
     #[arg(long, value_name = "MODEL", hide = true)]
     cpumodel: Option<String>,
+    /// Resource requests for melange's VM runner; not applied on BuildKit.
     #[arg(long, value_name = "SIZE", hide = true)]
     memory: Option<String>,
+    /// Resource requests for melange's VM runner; not applied on BuildKit.
     #[arg(long, value_name = "SIZE", hide = true)]
     disk: Option<String>,
+    /// Resource requests for melange's VM runner; not applied on BuildKit.
     #[arg(long, value_name = "DURATION", hide = true)]
     timeout: Option<String>,
 }

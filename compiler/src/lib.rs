@@ -15,6 +15,7 @@ pub mod lang;
 pub mod library;
 pub mod options;
 pub mod passes;
+pub mod query;
 pub mod source;
 
 pub use back::render;

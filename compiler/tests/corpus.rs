@@ -167,3 +167,61 @@ fn corpus(what: What, snapshot: &str) {
         insta::assert_snapshot!(snapshot, header + &out);
     });
 }
+
+/// `package-version` of every Wolfi recipe is `NAME-VERSION-rEPOCH` as the
+/// YAML says, read here by another YAML parser (numbers compared as
+/// numbers, since it keeps no text for them).
+#[test]
+fn corpus_package_versions_are_name_version_epoch() {
+    let wolfi = common::root().join("../shared/corpus/wolfi");
+    if !wolfi.is_dir() {
+        assert!(
+            std::env::var_os("CI").is_none_or(|v| v != "true"),
+            "no corpus at {} under CI=true",
+            wolfi.display()
+        );
+        eprintln!("SKIPPED: no corpus at {}", wolfi.display());
+        return;
+    }
+    let mut files = Vec::new();
+    recipes_under(&wolfi, false, &mut files);
+    assert!(files.len() > 1000, "{} recipes", files.len());
+    let options = Options::new(Arch::X86_64);
+    let mut checked = 0;
+    for path in files {
+        let text = std::fs::read_to_string(&path).unwrap();
+        let Ok(yaml) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+            continue;
+        };
+        let file = SourceFile::new(path.display().to_string(), text);
+        let Ok(ours) = melangec_compiler::query::package_version(&file, &options) else {
+            continue;
+        };
+        let package = &yaml["package"];
+        let scalar = |v: &serde_yaml::Value| match v {
+            serde_yaml::Value::String(s) => s.clone(),
+            serde_yaml::Value::Number(n) => n.to_string(),
+            _ => String::new(),
+        };
+        let (name, version) = (scalar(&package["name"]), &package["version"]);
+        let epoch = package["epoch"].as_u64().unwrap_or(0);
+        let rest = ours
+            .strip_prefix(&format!("{name}-"))
+            .and_then(|r| r.strip_suffix(&format!("-r{epoch}")))
+            .unwrap_or_else(|| panic!("{}: {ours}", path.display()));
+        match version {
+            serde_yaml::Value::Number(n) => {
+                assert_eq!(
+                    rest.parse::<f64>().ok(),
+                    n.as_f64(),
+                    "{}: {ours}",
+                    path.display()
+                )
+            }
+            v => assert_eq!(rest, scalar(v), "{}: {ours}", path.display()),
+        }
+        checked += 1;
+    }
+    assert!(checked > 1000, "{checked} recipes checked");
+    eprintln!("package-version checked on {checked} recipes");
+}

@@ -24,6 +24,10 @@ pub struct Sources {
     pub build_options: Vec<String>,
     /// libc suffix for `${{host.triplet.*}}`.
     pub libc_flavor: String,
+    /// What the command writes or reads besides the sources (workspace,
+    /// out-dir, caches, an explicit lock): left out of the source local
+    /// when inside the source directory, with the recipe and its lock.
+    pub outputs: Vec<PathBuf>,
 }
 
 /// What was read: all a compile needs.
@@ -55,6 +59,14 @@ fn read(path: &Path, what: &'static str) -> Result<String, InputError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// A recipe file alone, for the commands that only look at it.
+pub fn read_recipe(path: &Path) -> Result<SourceFile, InputError> {
+    Ok(SourceFile::new(
+        path.display().to_string(),
+        read(path, "recipe")?,
+    ))
 }
 
 /// `SOURCE_DATE_EPOCH` from the environment, as melange reads it: unset or
@@ -106,6 +118,16 @@ impl Sources {
                 .map(str::to_owned)
                 .collect();
         }
+        // After .melangeignore, so that none of its `!` exceptions brings
+        // them back: a build's own products must not change its inputs.
+        let lock = crate::environment::lockfile::default_path(&self.recipe);
+        for path in [&self.recipe, &lock].into_iter().chain(&self.outputs) {
+            if let Some(pattern) = inside(&source_dir, path) {
+                if !options.source_excludes.contains(&pattern) {
+                    options.source_excludes.push(pattern);
+                }
+            }
+        }
         let library = pipelines::library(&self.pipeline_dirs)?;
         Ok(Inputs {
             recipe: self.recipe.clone(),
@@ -114,5 +136,68 @@ impl Sources {
             library,
             source_dir,
         })
+    }
+}
+
+/// `path` relative to `dir` as an exclude pattern (metacharacters escaped),
+/// when it lies strictly inside it. Paths that do not exist yet are placed
+/// by their nearest existing ancestor, so links are seen through as the
+/// file transfer would.
+fn inside(dir: &Path, path: &Path) -> Option<String> {
+    let dir = resolved(dir)?;
+    let path = resolved(path)?;
+    let rel = path.strip_prefix(&dir).ok()?;
+    let rel = rel.to_str()?;
+    if rel.is_empty() {
+        return None;
+    }
+    let mut pattern = String::new();
+    for c in rel.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\' | '!') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    Some(pattern)
+}
+
+fn resolved(path: &Path) -> Option<PathBuf> {
+    let absolute = std::path::absolute(path).ok()?;
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = existing.canonicalize() {
+            return Some(rest.iter().rev().fold(real, |p, c| p.join(c)));
+        }
+        rest.push(existing.file_name()?.to_owned());
+        existing = existing.parent()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::inside;
+
+    #[test]
+    fn only_paths_strictly_inside_become_escaped_patterns() {
+        let dir = std::env::temp_dir().join(format!("melangec-inside-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        let src = dir.join("src");
+        assert_eq!(
+            inside(&src, &src.join("workspace")).as_deref(),
+            Some("workspace")
+        );
+        assert_eq!(
+            inside(&src, &src.join("a/b.yaml")).as_deref(),
+            Some("a/b.yaml")
+        );
+        assert_eq!(
+            inside(&src, &src.join("x[1]*.yaml")).as_deref(),
+            Some("x\\[1\\]\\*.yaml")
+        );
+        assert_eq!(inside(&src, &src.join("../packages")), None);
+        assert_eq!(inside(&src, &dir.join("other")), None);
+        assert_eq!(inside(&src, &src), None);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

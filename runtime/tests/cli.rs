@@ -186,3 +186,70 @@ fn caps_decide_native_sources() {
     let without = render(Some("source.local,source.http"));
     assert!(!without.contains("source https://"), "{without}");
 }
+
+/// What Wolfi's Makefile runs before every build and test: the recipe's
+/// `NAME-VERSION-rEPOCH`, no newline, as melange prints it; `query` for
+/// the other fields; a template error quotes the template.
+#[test]
+fn package_version_and_query_print_as_melange() {
+    let recipe = root().join("testdata/with-subpackage.yaml");
+    let run = |args: &[&str]| melangec().args(args).arg(&recipe).output().unwrap();
+    let out = run(&["package-version"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(!text.ends_with('\n'), "{text:?}");
+    let (name, version, epoch) = {
+        let out = melangec()
+            .arg("query")
+            .arg(&recipe)
+            .arg("{{ .Package.Name }} {{ .Package.Version }} {{ .Package.Epoch }}")
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let s = String::from_utf8(out.stdout).unwrap();
+        let v: Vec<String> = s.split(' ').map(str::to_owned).collect();
+        (v[0].clone(), v[1].clone(), v[2].clone())
+    };
+    assert_eq!(text, format!("{name}-{version}-r{epoch}"));
+    let out = melangec()
+        .arg("query")
+        .arg(&recipe)
+        .arg("{{ range .Subpackages }}{{ .Name }},{{ end }}")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8(out.stdout).unwrap().ends_with(','));
+    let out = melangec()
+        .arg("query")
+        .arg(&recipe)
+        .arg("{{ .Package.Versoin }}")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("can't evaluate field Versoin in type config.Package"),
+        "{err}"
+    );
+    assert!(err.contains("{{ .Package.Versoin }}"), "{err}");
+}
+
+/// The bare `--cleanup` Wolfi's Makefile passes parses, as melange's does:
+/// what fails here is the missing recipe, not the flag.
+#[test]
+fn a_bare_cleanup_flag_is_accepted() {
+    let out = melangec()
+        .args(["build", "no-such-recipe.yaml", "--cleanup"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("cannot read recipe no-such-recipe.yaml"),
+        "{err}"
+    );
+}

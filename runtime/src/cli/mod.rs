@@ -12,6 +12,7 @@ mod keygen;
 mod lock;
 mod package;
 mod pipelines;
+mod query;
 mod render;
 mod sign;
 mod test;
@@ -41,6 +42,10 @@ enum Command {
     Build(Box<build::BuildArgs>),
     /// Run a recipe's `test:` sections on BuildKit against packages from the repositories.
     Test(Box<test::TestArgs>),
+    /// Print a recipe's NAME-VERSION-rEPOCH, as Wolfi's Makefile asks.
+    PackageVersion(query::PackageVersionArgs),
+    /// Print a Go template over the recipe, e.g. `{{ .Package.Version }}`.
+    Query(query::QueryArgs),
     /// Print a readable rendering of an .llb file.
     Render(render::RenderArgs),
     /// List the pipelines `uses:` can name, or show one's inputs.
@@ -123,6 +128,8 @@ pub fn main() -> ExitCode {
         Command::Compile(args) => compile::run(*args),
         Command::Build(args) => build::run(*args),
         Command::Test(args) => test::run(*args),
+        Command::PackageVersion(args) => query::package_version(args),
+        Command::Query(args) => query::run(args),
         Command::Render(args) => render::run(args),
         Command::Pipelines(args) => pipelines::run(args),
         Command::Keygen(args) => keygen::run(args),

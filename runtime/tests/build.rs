@@ -404,6 +404,80 @@ fn an_unchanged_rebuild_is_all_cached_and_an_edit_reruns_only_itself() {
     }
 }
 
+/// The layout melange users have: `melangec build foo.yaml` in the recipe's
+/// own directory, which is then the source directory and gets the default
+/// workspace/ and packages/. The recipe, its lock and those outputs are not
+/// sources: an unchanged rebuild runs nothing, an edit of the last step
+/// runs that step alone, and an edit of a file a step reads runs it again.
+#[test]
+fn in_the_recipes_own_directory_only_real_sources_invalidate_steps() {
+    let _serial = serial();
+    for addr in daemons() {
+        let dir = workspace(&format!("default-layout-{}", addr.len()));
+        std::fs::write(dir.join("input.txt"), "input\n").unwrap();
+        let nonce = nonce();
+        let recipe = |last: &str| {
+            format!(
+                "package: {{name: layout, version: 1.0.0, epoch: 0, description: layout, copyright: [{{license: MIT}}]}}\n\
+                 environment: {{contents: {{packages: [busybox]}}}}\n\
+                 pipeline:\n\
+                 \x20 - name: first\n    runs: echo {nonce} >/dev/null; cp input.txt first.txt\n\
+                 \x20 - name: second\n    runs: cat first.txt first.txt > second.txt\n\
+                 \x20 - name: last\n    runs: |\n      mkdir -p ${{{{targets.destdir}}}}\n      {last} > ${{{{targets.destdir}}}}/out\n"
+            )
+        };
+        let build = || {
+            let out = Command::new(env!("CARGO_BIN_EXE_melangec"))
+                .current_dir(&dir)
+                .args(["build", "layout.yaml", "--environment-dir"])
+                .arg(rootfs())
+                .args(["--buildkit-addr", &addr, "--progress", "plain"])
+                .output()
+                .unwrap();
+            ok(&out);
+            step_outcomes(&String::from_utf8_lossy(&out.stderr), "layout")
+        };
+        let ran = |steps: &[(String, String)]| -> Vec<String> {
+            steps
+                .iter()
+                .filter(|(_, end)| end != "CACHED")
+                .map(|(name, _)| name.trim_start_matches("layout: ").to_owned())
+                .collect()
+        };
+        std::fs::write(dir.join("layout.yaml"), recipe("cat second.txt")).unwrap();
+        build();
+        assert!(dir
+            .join("workspace/x86_64/melange-out/layout/out")
+            .is_file());
+        assert!(dir.join("packages/x86_64").is_dir());
+
+        let again = build();
+        assert!(again.len() >= 4, "{addr}: {again:?}");
+        assert_eq!(ran(&again), Vec::<String>::new(), "{addr}: {again:?}");
+
+        std::fs::write(dir.join("layout.yaml"), recipe("cat second.txt second.txt")).unwrap();
+        let edited = build();
+        assert_eq!(ran(&edited).len(), 1, "{addr}: {edited:?}");
+        assert!(ran(&edited)[0].starts_with("last"), "{addr}: {edited:?}");
+
+        std::fs::write(dir.join("input.txt"), "changed\n").unwrap();
+        let input = build();
+        let ran_now = ran(&input);
+        assert!(
+            ran_now.iter().any(|n| n.contains("populate")),
+            "{addr}: {input:?}"
+        );
+        assert!(
+            ran_now.iter().any(|n| n.starts_with("first")),
+            "{addr}: {input:?}"
+        );
+        assert_eq!(
+            std::fs::read_to_string(dir.join("workspace/x86_64/melange-out/layout/out")).unwrap(),
+            "changed\nchanged\nchanged\nchanged\n"
+        );
+    }
+}
+
 #[test]
 fn subpackages_become_signed_reproducible_apks_and_an_index() {
     let _serial = serial();

@@ -99,6 +99,7 @@ impl RecipeArgs {
             vars_file: self.vars_file.clone(),
             build_options: self.build_option.clone(),
             libc_flavor: self.libc_flavor.clone(),
+            outputs: Vec::new(),
         }
     }
 }

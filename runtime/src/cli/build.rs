@@ -64,7 +64,7 @@ pub struct BuildArgs {
     #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     generate_index: Option<bool>,
     /// Accepted, no effect (as in melange).
-    #[arg(long, value_name = "BOOL")]
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
     cleanup: Option<bool>,
     /// Trace every command of the scripts (`set -x`), as melange's --debug.
     #[arg(long)]
@@ -104,11 +104,19 @@ fn request(args: BuildArgs) -> Result<Request, Failure> {
         Some(dir) => EnvironmentSource::Dir(dir),
         None => EnvironmentSource::Repositories {
             extra: args.env.repos.extra(),
-            lock: args.env.lock,
+            lock: args.env.lock.clone(),
         },
     };
+    let mut sources = args.recipe.sources();
+    sources.outputs = [Some(&args.workspace_dir), Some(&args.out_dir)]
+        .into_iter()
+        .chain([args.cache_dir.as_ref(), args.apk_cache_dir.as_ref()])
+        .chain([args.env.lock.as_ref()])
+        .flatten()
+        .cloned()
+        .collect();
     Ok(Request {
-        sources: args.recipe.sources(),
+        sources,
         environment,
         daemon,
         workspace_dir: args.workspace_dir,

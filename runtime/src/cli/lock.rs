@@ -45,6 +45,7 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
         let build = build_ir(&inputs.file, &opts, &inputs.library).map_err(Failure::Diagnostics)?;
         let lock = runtime.block_on(async {
             let wanted = Wanted::new(&build.environment, &extra, &cache, Network::Allowed).await?;
+            wanted.note_absent(&melangec::progress::Console::stderr());
             let lock = prepare::resolve(&wanted, &cache, &inputs.file, &build.environment).await?;
             if pinned::fetchable(&lock.packages).is_ok() {
                 pinned::remember(&cache, &lock.packages).await?;

@@ -133,9 +133,25 @@ fn notes(args: &TestArgs, console: &Console) {
     }
 }
 
+/// The sources, leaving out what the command line names besides them.
+fn sources(args: &TestArgs) -> melangec::recipe::Sources {
+    let mut sources = args.recipe.sources();
+    sources.outputs = [
+        &args.workspace_dir,
+        &args.cache_dir,
+        &args.apk_cache_dir,
+        &args.lock,
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
+    sources
+}
+
 /// `--dry-run`: the definition, rendered, with every environment a local.
 fn dry_run(args: &TestArgs) -> Result<(), Failure> {
-    let inputs = args.recipe.sources().read()?;
+    let inputs = sources(args).read()?;
     let mut options = inputs.options;
     options.debug = args.debug;
     let with_source = args.recipe.source_dir.is_some();
@@ -166,7 +182,7 @@ pub fn run(args: TestArgs) -> Result<(), Failure> {
     let console = Console::stderr();
     notes(&args, &console);
     let request = Request {
-        sources: args.recipe.sources(),
+        sources: sources(&args),
         package: args.package.clone(),
         extra: Extra {
             repositories: args.repository_append.clone(),

@@ -139,6 +139,7 @@ pub async fn prepare(
     let started = Instant::now();
     let cache = cache::root();
     let wanted = Wanted::new(env, extra, &cache, Network::Allowed).await?;
+    wanted.note_absent(console);
     let (locked, lock_file) = locked(lock, &cache, file, env, &wanted, refresh, console).await?;
     if let Some(lock_file) = &lock_file {
         match pinned::fetchable(&locked) {

@@ -8,7 +8,8 @@ use melangec_compiler::ir::Environment;
 
 use super::database::Setup;
 use super::lock::{self, Request};
-use super::{keys, Error, Network};
+use super::{fetch, keys, Error, Network};
+use crate::progress::Console;
 
 /// Repositories, keys and packages besides the recipe's (melange's
 /// `--repository-append`, `--keyring-append`, `--package-append`).
@@ -37,6 +38,10 @@ pub struct Wanted {
     /// `/etc/passwd` and `/etc/group`, unless a package ships them.
     pub passwd: Vec<String>,
     pub group: Vec<String>,
+    /// Local repositories with no index for the architecture yet (Wolfi's
+    /// `./packages` before the first build): searched as empty ones, as
+    /// melange does, and said so.
+    pub absent: Vec<String>,
 }
 
 impl Wanted {
@@ -48,8 +53,13 @@ impl Wanted {
         cache: &Path,
         network: Network,
     ) -> Result<Wanted, Error> {
-        let mut repositories = env.repositories.clone();
-        repositories.extend(extra.repositories.iter().cloned());
+        let arch = env.arch.apk();
+        let (repositories, absent) = env
+            .repositories
+            .iter()
+            .chain(&extra.repositories)
+            .cloned()
+            .partition(|r| !is_absent(r, arch));
         let mut keyring = Vec::new();
         for k in env.keyring.iter().chain(&extra.keyring) {
             keyring.push(keys::key_file(cache, k, network).await?);
@@ -57,14 +67,25 @@ impl Wanted {
         let mut packages = env.packages.clone();
         packages.extend(extra.packages.iter().cloned());
         Ok(Wanted {
-            arch: env.arch.apk(),
+            arch,
             repositories,
             keyring,
             requested: lock::requested(&packages),
             packages,
             passwd: env.passwd.clone(),
             group: env.group.clone(),
+            absent,
         })
+    }
+
+    /// One line per absent local repository.
+    pub fn note_absent(&self, console: &Console) {
+        for r in &self.absent {
+            console.note(format_args!(
+                "repository {r} has no {}/APKINDEX.tar.gz yet: searched as an empty one",
+                self.arch
+            ));
+        }
     }
 
     pub fn request(&self) -> Request<'_> {
@@ -85,4 +106,13 @@ impl Wanted {
             group: &self.group,
         }
     }
+}
+
+/// A local repository without an index for `arch`.
+fn is_absent(repository: &str, arch: &str) -> bool {
+    if fetch::is_url(repository) {
+        return false;
+    }
+    let dir = repository.strip_prefix("file://").unwrap_or(repository);
+    !Path::new(dir).join(arch).join("APKINDEX.tar.gz").exists()
 }

@@ -31,7 +31,7 @@ rootfs:
 
 # A signed APK repository made from Debian packages under Wolfi's names, in
 # target/test-repo (reused while Debian's versions are unchanged).
-test-repo:
+test-repo: docker
 	$(CARGO) build -p melangec --locked
 	MELANGEC=target/debug/melangec .ci/test-repo target/test-repo
 
@@ -73,7 +73,7 @@ demo: docker build
 	test -f target/demo/melange.rsa || ./target/release/melangec keygen target/demo/melange.rsa
 	./target/release/melangec build testdata/with-subpackage.yaml \
 		--repository-append target/test-repo \
-		--keyring-append target/test-repo/melangec-test.rsa.pub \
+		--keyring-append target/test-repo/wolfi-signing.rsa.pub \
 		--workspace-dir target/demo \
 		--out-dir target/demo/packages --signing-key target/demo/melange.rsa
 	@ls -l target/demo/packages/x86_64

@@ -40,7 +40,7 @@ fn main() {
         return;
     }
     let url = serve::serve(repo.clone());
-    let keys = vec![repo.join("melangec-test.rsa.pub")];
+    let keys = vec![repo.join("wolfi-signing.rsa.pub")];
     let work = root().join("target/bench-environment");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -567,7 +567,7 @@ fn the_environment_comes_from_an_apk_repository() {
         .arg("--repository-append")
         .arg(&repo)
         .arg("--keyring-append")
-        .arg(repo.join("melangec-test.rsa.pub"))
+        .arg(repo.join("wolfi-signing.rsa.pub"))
         .arg("--workspace-dir")
         .arg(&ws)
         .arg("--out-dir")

@@ -20,8 +20,8 @@ async fn the_test_repository_verifies_and_resolves() {
     let dir = repo();
     let name = dir.to_string_lossy().into_owned();
     let bytes = index::fetch(&name, "x86_64").await.unwrap();
-    let idx = index::verify(&name, &bytes, &[dir.join("melangec-test.rsa.pub")]).unwrap();
-    assert_eq!(idx.signed_by, "melangec-test.rsa.pub");
+    let idx = index::verify(&name, &bytes, &[dir.join("wolfi-signing.rsa.pub")]).unwrap();
+    assert_eq!(idx.signed_by, "wolfi-signing.rsa.pub");
     let chosen = resolve::resolve(&idx.packages, &["ca-certificates-bundle".into()]).unwrap();
     let names: Vec<&str> = chosen.iter().map(|p| p.name.as_str()).collect();
     // Debian's Depends, under their apk names: openssl, and libc6 below it.
@@ -52,7 +52,7 @@ fn lock_writes_the_same_pinned_list_every_time() {
             .arg("--repository-append")
             .arg(&dir)
             .arg("--keyring-append")
-            .arg(dir.join("melangec-test.rsa.pub"))
+            .arg(dir.join("wolfi-signing.rsa.pub"))
             .args(["--package-append", "ca-certificates-bundle", "-o"])
             .arg(&lock)
             .status()
@@ -90,7 +90,7 @@ fn a_missing_package_is_shown_at_its_recipe_line() {
         .arg("--repository-append")
         .arg(&dir)
         .arg("--keyring-append")
-        .arg(dir.join("melangec-test.rsa.pub"))
+        .arg(dir.join("wolfi-signing.rsa.pub"))
         .env("NO_COLOR", "1")
         .output()
         .unwrap();

@@ -74,7 +74,7 @@ fn read_lock(dir: &Path) -> ArchLock {
 fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
     let repo = repo();
     let url = serve(repo.clone());
-    let key = repo.join("melangec-test.rsa.pub");
+    let key = repo.join("wolfi-signing.rsa.pub");
     let key = key.to_str().unwrap();
     let dir = scratch("pinned");
     let env_flags = ["--repository-append", &url, "--keyring-append", key];
@@ -175,7 +175,7 @@ fn a_locked_environment_is_pinned_built_cached_and_refreshed() {
 fn compile_with_a_lock_reads_only_the_lock_and_the_cache() {
     let repo = repo();
     let url = serve(repo.clone());
-    let key = repo.join("melangec-test.rsa.pub");
+    let key = repo.join("wolfi-signing.rsa.pub");
     let dir = scratch("pure");
     let env_flags = [
         "--repository-append",
@@ -227,7 +227,7 @@ fn compile_with_a_lock_reads_only_the_lock_and_the_cache() {
 fn a_lock_from_a_directory_repository_is_assembled_on_the_client() {
     let repo = repo();
     let dir = scratch("directory");
-    let key = repo.join("melangec-test.rsa.pub");
+    let key = repo.join("wolfi-signing.rsa.pub");
     let flags = [
         "--repository-append",
         repo.to_str().unwrap(),
@@ -258,7 +258,7 @@ fn a_lock_from_a_directory_repository_is_assembled_on_the_client() {
 fn recipe_accounts_reach_both_kinds_of_environment() {
     let repo = repo();
     let url = serve(repo.clone());
-    let key = repo.join("melangec-test.rsa.pub");
+    let key = repo.join("wolfi-signing.rsa.pub");
     let dir = scratch("accounts");
     std::fs::copy(
         root().join("testdata/e2e/accounts.yaml"),

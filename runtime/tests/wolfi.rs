@@ -91,7 +91,7 @@ fn build(recipe: &Path, extra_repos: &[&Path]) -> Output {
         .arg("--repository-append")
         .arg(repo())
         .arg("--keyring-append")
-        .arg(repo().join("melangec-test.rsa.pub"));
+        .arg(repo().join("wolfi-signing.rsa.pub"));
     if let Some(wolfi) = recipe.parent().filter(|d| d.join("pipelines").is_dir()) {
         cmd.arg("--pipeline-dir").arg(wolfi.join("pipelines"));
         let sources = wolfi.join(&name);

@@ -21,9 +21,10 @@ test: rootfs test-repo
 	INSTA_UPDATE=no $(CARGO) test --workspace --locked
 
 # Only the real Wolfi recipes (part of `test` too): netcat-openbsd,
-# dns-root-hints and terser built unmodified, then installed and used.
+# dns-root-hints and terser built unmodified, then installed and used, and
+# Wolfi's Makefile driving melangec.
 e2e: test-repo
-	$(CARGO) test -p melangec --locked --test wolfi
+	$(CARGO) test -p melangec --locked --test wolfi --test wolfi_makefile
 
 # The test build environment: Debian's busybox-static in target/rootfs.
 rootfs:

@@ -187,8 +187,8 @@ fn every_kind_of_file_round_trips() {
         assert_eq!(first.ino(), second.ino(), "the hard link is kept");
         assert_eq!(first.nlink(), 2);
         assert_eq!(
-            std::fs::read(pkg.join("usr/share/file-kinds/recipe.yaml")).unwrap(),
-            std::fs::read(root().join("testdata/file-kinds.yaml")).unwrap(),
+            std::fs::read(pkg.join("usr/share/file-kinds/beside.yaml")).unwrap(),
+            std::fs::read(root().join("testdata/simple.yaml")).unwrap(),
             "the source directory reaches /home/build"
         );
     }

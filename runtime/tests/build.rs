@@ -460,7 +460,10 @@ fn in_the_recipes_own_directory_only_real_sources_invalidate_steps() {
         assert_eq!(ran(&edited).len(), 1, "{addr}: {edited:?}");
         assert!(ran(&edited)[0].starts_with("last"), "{addr}: {edited:?}");
 
-        std::fs::write(dir.join("input.txt"), "changed\n").unwrap();
+        // New to the daemon too: the same content from an earlier run
+        // would come from the cache, wherever it was read.
+        let changed = format!("changed {nonce}\n");
+        std::fs::write(dir.join("input.txt"), &changed).unwrap();
         let input = build();
         let ran_now = ran(&input);
         assert!(
@@ -473,7 +476,7 @@ fn in_the_recipes_own_directory_only_real_sources_invalidate_steps() {
         );
         assert_eq!(
             std::fs::read_to_string(dir.join("workspace/x86_64/melange-out/layout/out")).unwrap(),
-            "changed\nchanged\nchanged\nchanged\n"
+            changed.repeat(4)
         );
     }
 }

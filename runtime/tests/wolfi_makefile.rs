@@ -184,9 +184,10 @@ fn package_and_test(name: &str) {
 /// netcat-openbsd's `test:` is left out: its "Basic functionality tests"
 /// step pipes into `nc -u localhost 12346`, and Debian's nc (which the
 /// recipe builds) waits for the network after standard input ends in UDP
-/// mode, so the step never ends in a BuildKit container (measured: the
-/// datagram arrives, the sender is still waiting after the listener's
-/// `timeout 5`). The build goes through the Makefile all the same.
+/// mode. Without IPv6 loopback in the step containers (Docker Engine's
+/// default here) `localhost` is 127.0.0.1 and nothing ever ends the wait;
+/// with it, `::1` answers "port unreachable" and nc ends. The build goes
+/// through the Makefile all the same.
 #[test]
 fn netcat_openbsd_builds_with_the_makefile() {
     let _serial = serial();

@@ -105,3 +105,37 @@ fn a_missing_package_is_shown_at_its_recipe_line() {
     assert!(!out.join("missing.lock.yaml").exists());
     let _ = std::fs::remove_dir_all(&out);
 }
+
+/// Wolfi's Makefile appends `$(pwd)/packages` before anything is built
+/// there: a local repository with no index yet is an empty one, said in
+/// one line, as melange goes on.
+#[test]
+fn an_absent_local_repository_is_an_empty_one() {
+    let dir = repo();
+    let out = std::env::temp_dir().join(format!("melangec-absent-{}", std::process::id()));
+    std::fs::create_dir_all(&out).unwrap();
+    let absent = out.join("packages");
+    let result = std::process::Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("lock")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/with-subpackage.yaml"))
+        .arg("--repository-append")
+        .arg(&absent)
+        .arg("--repository-append")
+        .arg(&dir)
+        .arg("--keyring-append")
+        .arg(dir.join("wolfi-signing.rsa.pub"))
+        .arg("-o")
+        .arg(out.join("r.lock.yaml"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&result.stderr);
+    assert!(result.status.success(), "{err}");
+    let note = format!(
+        "repository {} has no x86_64/APKINDEX.tar.gz yet: searched as an empty one",
+        absent.display()
+    );
+    assert_eq!(err.matches(&note).count(), 1, "{err}");
+    let lock = std::fs::read_to_string(out.join("r.lock.yaml")).unwrap();
+    assert!(!lock.contains(&absent.display().to_string()), "{lock}");
+    let _ = std::fs::remove_dir_all(&out);
+}

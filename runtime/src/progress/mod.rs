@@ -46,7 +46,10 @@ struct Vertex {
     completed: Option<f64>,
     cached: bool,
     error: String,
-    partial: Vec<u8>,
+    /// The unfinished line of each stream (other, stdout, stderr): a
+    /// step's output and its `set -x` trace arrive apart, and one line of
+    /// one must not be cut by the other.
+    partial: [Vec<u8>; 3],
     last: VecDeque<String>,
     finished_printed: bool,
     /// Ran to success in some solve, rather than coming from the cache.
@@ -242,9 +245,10 @@ impl Progress {
         }
         for log in &status.logs {
             let entry = self.vertices.entry(log.vertex.clone()).or_default();
-            entry.partial.extend_from_slice(&log.msg);
-            while let Some(nl) = entry.partial.iter().position(|b| *b == b'\n') {
-                let line: Vec<u8> = entry.partial.drain(..=nl).collect();
+            let stream = usize::try_from(log.stream).unwrap_or(0).min(2);
+            entry.partial[stream].extend_from_slice(&log.msg);
+            while let Some(nl) = entry.partial[stream].iter().position(|b| *b == b'\n') {
+                let line: Vec<u8> = entry.partial[stream].drain(..=nl).collect();
                 let text = String::from_utf8_lossy(&line[..line.len() - 1]).into_owned();
                 let n = entry.number.unwrap_or(0);
                 match &mut self.view {
@@ -264,11 +268,9 @@ impl Progress {
             // A progress meter redraws one line with `\r` and ends it only
             // when done; the live view shows it as it goes. Other partial
             // lines are only where BuildKit cut the stream, so they wait.
-            if let (View::Tty(view), true) = (&mut self.view, entry.partial.contains(&b'\r')) {
-                view.log(
-                    entry.number.unwrap_or(0),
-                    &String::from_utf8_lossy(&entry.partial),
-                );
+            let partial = &entry.partial[stream];
+            if let (View::Tty(view), true) = (&mut self.view, partial.contains(&b'\r')) {
+                view.log(entry.number.unwrap_or(0), &String::from_utf8_lossy(partial));
             }
         }
         if let View::Tty(view) = &mut self.view {
@@ -280,9 +282,12 @@ impl Progress {
     /// Flushes partial lines and prints a one-line summary.
     pub fn finish(&mut self, out: &mut dyn Write) -> io::Result<()> {
         for entry in self.vertices.values_mut() {
-            if !entry.partial.is_empty() {
-                let text = String::from_utf8_lossy(&entry.partial).into_owned();
-                entry.partial.clear();
+            for partial in &mut entry.partial {
+                if partial.is_empty() {
+                    continue;
+                }
+                let text = String::from_utf8_lossy(partial).into_owned();
+                partial.clear();
                 if let View::Plain = self.view {
                     writeln!(out, "#{} {text}", entry.number.unwrap_or(0))?;
                 }
@@ -338,8 +343,10 @@ impl Progress {
             })?;
         let mut last_lines: Vec<String> = vertex.last.iter().cloned().collect();
         // A last line without its newline is output too.
-        if !vertex.partial.is_empty() && vertex.partial != b"\r" {
-            last_lines.push(String::from_utf8_lossy(&vertex.partial).into_owned());
+        for partial in &vertex.partial {
+            if !partial.is_empty() && partial != b"\r" {
+                last_lines.push(String::from_utf8_lossy(partial).into_owned());
+            }
         }
         Some(Failure {
             step: vertex.name.clone(),
@@ -421,6 +428,41 @@ mod tests {
             }),
             ..Default::default()
         }
+    }
+
+    /// A script's output and its `set -x` trace come as two streams; a
+    /// line of one is never cut by the other.
+    #[test]
+    fn streams_keep_their_own_lines() {
+        let mut p = Progress::new(Mode::Plain, &definition());
+        let mut out = Vec::new();
+        p.update(
+            &update(
+                vec![v("sha256:b", "hello: make", t(11), None, false, "")],
+                vec![],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        let log = |stream, msg: &str| VertexLog {
+            vertex: "sha256:b".into(),
+            timestamp: t(12),
+            stream,
+            msg: msg.as_bytes().to_vec(),
+        };
+        let logs = vec![log(2, "+ exit"), log(1, "about to fail\n"), log(2, " 3\n")];
+        p.update(&update(vec![], logs), &mut out).unwrap();
+        let err = "exit code: 3";
+        p.update(
+            &update(
+                vec![v("sha256:b", "hello: make", t(11), t(13), false, err)],
+                vec![],
+            ),
+            &mut out,
+        )
+        .unwrap();
+        let f = p.failure(err).unwrap();
+        assert_eq!(f.last_lines, ["about to fail", "+ exit 3"]);
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::front::recipe::{Copyright, Dependencies, Package, Recipe, Subpackage, Text};
-use crate::lang::go_template::{self, Template};
+use crate::lang::go_template;
 use crate::options::Options;
 use crate::source::{SourceFile, Span};
 
@@ -25,7 +25,7 @@ pub fn query(
     let recipe = parsed(recipe_file, options)?;
     let file = SourceFile::new("template", template);
     let parsed = go_template::parse(template).map_err(|e| error(&file, e))?;
-    execute(&parsed, &recipe).map_err(|e| error(&file, e).into())
+    go_template::execute(&parsed, Value::Config(&recipe)).map_err(|e| error(&file, e).into())
 }
 
 fn parsed(recipe_file: &SourceFile, options: &Options) -> Result<Recipe, Diagnostics> {
@@ -35,10 +35,6 @@ fn parsed(recipe_file: &SourceFile, options: &Options) -> Result<Recipe, Diagnos
 
 fn error(file: &SourceFile, e: go_template::Error) -> Diagnostic {
     Diagnostic::new(Code::Template, file, Span::new(e.start, e.end), e.message)
-}
-
-fn execute(template: &Template, recipe: &Recipe) -> Result<String, go_template::Error> {
-    go_template::execute(template, Value::Config(recipe))
 }
 
 /// A value of melange's configuration types, by Go field name.
@@ -52,7 +48,7 @@ pub enum Value<'a> {
     Str(&'a str),
     Int(u64),
     List(Vec<Value<'a>>),
-    /// Key-value pairs (Go maps: printed sorted by key).
+    /// Key-value pairs, sorted by key as Go prints and ranges over maps.
     Map(Vec<(&'a str, Value<'a>)>),
 }
 
@@ -61,11 +57,12 @@ fn texts(list: &[Text]) -> Value<'_> {
 }
 
 fn text_map(map: &[(Text, Text)]) -> Value<'_> {
-    Value::Map(
-        map.iter()
-            .map(|(k, v)| (k.value.as_str(), Value::Str(&v.value)))
-            .collect(),
-    )
+    let mut pairs: Vec<_> = map
+        .iter()
+        .map(|(k, v)| (k.value.as_str(), Value::Str(&v.value)))
+        .collect();
+    pairs.sort_by(|a, b| a.0.cmp(b.0));
+    Value::Map(pairs)
 }
 
 impl<'a> go_template::Data for Value<'a> {
@@ -133,11 +130,7 @@ impl<'a> go_template::Data for Value<'a> {
     fn items(&self) -> Option<Vec<Self>> {
         match self {
             Value::List(items) => Some(items.clone()),
-            Value::Map(pairs) => {
-                let mut pairs = pairs.clone();
-                pairs.sort_by(|a, b| a.0.cmp(b.0));
-                Some(pairs.into_iter().map(|(_, v)| v).collect())
-            }
+            Value::Map(pairs) => Some(pairs.iter().map(|(_, v)| v.clone()).collect()),
             _ => None,
         }
     }
@@ -167,8 +160,6 @@ impl<'a> go_template::Data for Value<'a> {
                 out.push(']');
             }
             Value::Map(pairs) => {
-                let mut pairs = pairs.clone();
-                pairs.sort_by(|a, b| a.0.cmp(b.0));
                 out.push_str("map[");
                 for (i, (k, v)) in pairs.iter().enumerate() {
                     if i > 0 {
@@ -180,15 +171,9 @@ impl<'a> go_template::Data for Value<'a> {
                 }
                 out.push(']');
             }
-            Value::Subpackage(s) => {
-                out.push('{');
-                out.push_str(&s.name.value);
-                out.push_str(" ...}");
-            }
-            Value::Package(p) => {
-                out.push('{');
-                out.push_str(&p.name.value);
-                out.push_str(" ...}");
+            // Structs are named, not dumped field by field as Go does.
+            Value::Package(Package { name, .. }) | Value::Subpackage(Subpackage { name, .. }) => {
+                out.push_str(&format!("{{{} ...}}", name.value))
             }
             Value::Config(_) | Value::Dependencies(_) | Value::Copyright(_) => {
                 out.push_str("{...}")

@@ -150,8 +150,7 @@ fn path(body: &str, start: usize) -> Result<Path, Error> {
 }
 
 pub fn parse(text: &str) -> Result<Template, Error> {
-    let pieces = pieces(text)?;
-    let mut iter = pieces.into_iter().peekable();
+    let mut iter = pieces(text)?.into_iter();
     let (nodes, stop) = parse_list(&mut iter)?;
     if let Some((word, a)) = stop {
         return err(a.start, a.end, format!("unexpected `{{{{{word}}}}}`"));
@@ -163,7 +162,7 @@ type Stop<'t> = Option<(&'static str, Action<'t>)>;
 
 /// Nodes up to an `else` or `end` (returned) or the end of the template.
 fn parse_list<'t>(
-    iter: &mut std::iter::Peekable<std::vec::IntoIter<Piece<'t>>>,
+    iter: &mut std::vec::IntoIter<Piece<'t>>,
 ) -> Result<(Vec<Node>, Stop<'t>), Error> {
     let mut nodes = Vec::new();
     while let Some(piece) = iter.next() {

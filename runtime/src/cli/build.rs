@@ -108,13 +108,17 @@ fn request(args: BuildArgs) -> Result<Request, Failure> {
         },
     };
     let mut sources = args.recipe.sources();
-    sources.outputs = [Some(&args.workspace_dir), Some(&args.out_dir)]
-        .into_iter()
-        .chain([args.cache_dir.as_ref(), args.apk_cache_dir.as_ref()])
-        .chain([args.env.lock.as_ref()])
-        .flatten()
-        .cloned()
-        .collect();
+    sources.outputs = [
+        Some(&args.workspace_dir),
+        Some(&args.out_dir),
+        args.cache_dir.as_ref(),
+        args.apk_cache_dir.as_ref(),
+        args.env.lock.as_ref(),
+    ]
+    .into_iter()
+    .flatten()
+    .cloned()
+    .collect();
     Ok(Request {
         sources,
         environment,

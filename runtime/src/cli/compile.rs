@@ -33,7 +33,9 @@ pub struct CompileArgs {
 }
 
 pub fn run(args: CompileArgs) -> Result<(), Failure> {
-    let inputs = args.recipe.sources().read()?;
+    let mut sources = args.recipe.sources();
+    sources.outputs.extend(args.env.lock.clone());
+    let inputs = sources.read()?;
     let mut options = inputs.options;
     if let Some(caps) = args.caps {
         options.caps = caps.into_iter().filter(|c| !c.is_empty()).collect();

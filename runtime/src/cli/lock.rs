@@ -38,6 +38,7 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
     }
     let extra = args.repos.extra();
     let cache = cache::root();
+    let console = melangec::progress::Console::stderr();
     let mut locks = Vec::new();
     for arch in arches {
         let mut opts = inputs.options.clone();
@@ -45,7 +46,7 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
         let build = build_ir(&inputs.file, &opts, &inputs.library).map_err(Failure::Diagnostics)?;
         let lock = runtime.block_on(async {
             let wanted = Wanted::new(&build.environment, &extra, &cache, Network::Allowed).await?;
-            wanted.note_absent(&melangec::progress::Console::stderr());
+            wanted.note_absent(&console);
             let lock = prepare::resolve(&wanted, &cache, &inputs.file, &build.environment).await?;
             if pinned::fetchable(&lock.packages).is_ok() {
                 pinned::remember(&cache, &lock.packages).await?;

@@ -2,6 +2,7 @@
 //! what was written, how long it took. Jobs write through a `Console`, so a
 //! caller that runs several can give each its own.
 
+use std::collections::HashSet;
 use std::fmt::Display;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -9,6 +10,9 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone)]
 pub struct Console {
     out: Arc<Mutex<dyn Write + Send>>,
+    /// Notes said so far: each is said once, however many environments
+    /// or solves of one run come to it.
+    noted: Arc<Mutex<HashSet<String>>>,
 }
 
 impl Console {
@@ -19,6 +23,7 @@ impl Console {
     pub fn to(out: impl Write + Send + 'static) -> Console {
         Console {
             out: Arc::new(Mutex::new(out)),
+            noted: Arc::default(),
         }
     }
 
@@ -29,7 +34,14 @@ impl Console {
     }
 
     pub fn note(&self, text: impl Display) {
-        self.line(format_args!("note: {text}"));
+        let text = text.to_string();
+        let new = self
+            .noted
+            .lock()
+            .map_or(true, |mut n| n.insert(text.clone()));
+        if new {
+            self.line(format_args!("note: {text}"));
+        }
     }
 
     /// The console as a stream, for views that write lines themselves;
@@ -115,6 +127,20 @@ mod tests {
         assert_eq!(
             String::from_utf8(seen.0.lock().unwrap().clone()).unwrap(),
             "note: first\n#1 step\ntaillast\n"
+        );
+    }
+
+    #[test]
+    fn a_note_is_said_once() {
+        let seen = Shared::default();
+        let console = Console::to(seen.clone());
+        let other = console.clone();
+        console.note("repository ./packages has no index yet");
+        other.note("repository ./packages has no index yet");
+        console.note("another");
+        assert_eq!(
+            String::from_utf8(seen.0.lock().unwrap().clone()).unwrap(),
+            "note: repository ./packages has no index yet\nnote: another\n"
         );
     }
 }

@@ -383,7 +383,7 @@ fn an_unchanged_rebuild_is_all_cached_and_an_edit_reruns_only_itself() {
         assert!(steps.len() >= 4, "{addr}: {log}");
         assert!(
             steps.iter().all(|(_, end)| end == "CACHED"),
-            "{addr}: {steps:?}"
+            "{addr}: {steps:?}\n{log}"
         );
 
         std::fs::write(&path, recipe("cat second.txt second.txt")).unwrap();
@@ -396,7 +396,7 @@ fn an_unchanged_rebuild_is_all_cached_and_an_edit_reruns_only_itself() {
             .filter(|(_, end)| end != "CACHED")
             .map(|(name, _)| name.as_str())
             .collect();
-        assert_eq!(ran, ["cachetest: last"], "{addr}: {steps:?}");
+        assert_eq!(ran, ["cachetest: last"], "{addr}: {log}");
         assert_eq!(
             std::fs::read_to_string(ws.join("x86_64/melange-out/cachetest/out")).unwrap(),
             "input\ninput\ninput\ninput\n"
@@ -435,7 +435,8 @@ fn in_the_recipes_own_directory_only_real_sources_invalidate_steps() {
                 .output()
                 .unwrap();
             ok(&out);
-            step_outcomes(&String::from_utf8_lossy(&out.stderr), "layout")
+            let log = String::from_utf8_lossy(&out.stderr).into_owned();
+            (step_outcomes(&log, "layout"), log)
         };
         let ran = |steps: &[(String, String)]| -> Vec<String> {
             steps
@@ -451,28 +452,28 @@ fn in_the_recipes_own_directory_only_real_sources_invalidate_steps() {
             .is_file());
         assert!(dir.join("packages/x86_64").is_dir());
 
-        let again = build();
-        assert!(again.len() >= 4, "{addr}: {again:?}");
-        assert_eq!(ran(&again), Vec::<String>::new(), "{addr}: {again:?}");
+        let (again, log) = build();
+        assert!(again.len() >= 4, "{addr}: {log}");
+        assert_eq!(ran(&again), Vec::<String>::new(), "{addr}: {log}");
 
         std::fs::write(dir.join("layout.yaml"), recipe("cat second.txt second.txt")).unwrap();
-        let edited = build();
-        assert_eq!(ran(&edited).len(), 1, "{addr}: {edited:?}");
-        assert!(ran(&edited)[0].starts_with("last"), "{addr}: {edited:?}");
+        let (edited, log) = build();
+        assert_eq!(ran(&edited).len(), 1, "{addr}: {log}");
+        assert!(ran(&edited)[0].starts_with("last"), "{addr}: {log}");
 
         // New to the daemon too: the same content from an earlier run
         // would come from the cache, wherever it was read.
         let changed = format!("changed {nonce}\n");
         std::fs::write(dir.join("input.txt"), &changed).unwrap();
-        let input = build();
+        let (input, log) = build();
         let ran_now = ran(&input);
         assert!(
             ran_now.iter().any(|n| n.contains("populate")),
-            "{addr}: {input:?}"
+            "{addr}: {log}"
         );
         assert!(
             ran_now.iter().any(|n| n.starts_with("first")),
-            "{addr}: {input:?}"
+            "{addr}: {log}"
         );
         assert_eq!(
             std::fs::read_to_string(dir.join("workspace/x86_64/melange-out/layout/out")).unwrap(),

@@ -18,6 +18,7 @@ use tonic::transport::Channel;
 
 use super::connect::MAX_MESSAGE;
 use super::session::{self, ExportState, Offer, SendFailure, METHODS};
+use crate::cancel::Cancel;
 
 /// Why a solve did not produce its export.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +29,17 @@ pub enum SolveError {
     /// The session or the connection failed.
     #[error("{0}")]
     Transport(String),
+    /// Cancelled from this side; the daemon has let go of the build, or did
+    /// not say so within [`RELEASE_WAIT`].
+    #[error("cancelled")]
+    Cancelled,
 }
+
+/// How long a cancelled build waits for the daemon to end its job. Until it
+/// has, the job holds the daemon's copies of the local sources, and a build
+/// started meanwhile gets copies of its own: BuildKit then keys the same
+/// content two ways and steps of later builds miss the cache.
+const RELEASE_WAIT: Duration = Duration::from_secs(10);
 
 /// A fresh identifier: 25 lowercase base-36 characters, as BuildKit's own
 /// clients make them. Only uniqueness matters here, never the value.
@@ -67,11 +78,13 @@ pub struct Solve {
 }
 
 /// Runs the solve; status updates go to `progress` as they come. Returns
-/// once the daemon answered and the export (if any) is complete.
+/// once the daemon answered and the export (if any) is complete, or, once
+/// `cancel` fires, when the daemon has ended the job.
 pub async fn run(
     channel: Channel,
     solve: Solve,
     progress: mpsc::Sender<StatusResponse>,
+    cancel: &Cancel,
 ) -> Result<(), SolveError> {
     let mut client = ControlClient::new(channel)
         .max_decoding_message_size(MAX_MESSAGE)
@@ -140,7 +153,7 @@ pub async fn run(
     // job Status names to appear.
     let mut status_client = client.clone();
     let status_ref = build_ref.clone();
-    let status = tokio::spawn(async move {
+    let mut status = tokio::spawn(async move {
         let Ok(response) = status_client
             .status(StatusRequest { r#ref: status_ref })
             .await
@@ -167,7 +180,17 @@ pub async fn run(
         session: session_id,
         ..Default::default()
     };
-    let solved = client.solve(request).await;
+    let Some(solved) = cancel.race(client.solve(request)).await else {
+        // Dropping the call cancels the job; its status stream ends once the
+        // daemon has discarded it. The session stays up until then, as the
+        // daemon may still be reading from it.
+        let _ = tokio::time::timeout(RELEASE_WAIT, &mut status).await;
+        status.abort();
+        outbound.abort();
+        inbound.abort();
+        server.abort();
+        return Err(SolveError::Cancelled);
+    };
 
     // The export is complete when Solve returns; then the session goes.
     outbound.abort();

@@ -147,22 +147,28 @@ async fn solve_shown(
 ) -> Result<(), Error> {
     progress.begin();
     let (tx, mut rx) = mpsc::channel(256);
-    let solving = solve::run(daemon.channel.clone(), solve, tx);
+    let solving = solve::run(daemon.channel.clone(), solve, tx, cancel);
     tokio::pin!(solving);
     let mut out = console.writer();
     let outcome = loop {
         tokio::select! {
-            result = &mut solving => break Some(result),
+            result = &mut solving => break result,
             Some(update) = rx.recv() => {
-                let _ = progress.update(&update, &mut out);
+                // Once cancelled, the daemon's account of tearing down
+                // (steps ending in "context canceled") is not shown.
+                if !cancel.is_cancelled() {
+                    let _ = progress.update(&update, &mut out);
+                }
             }
-            () = cancel.cancelled() => break None,
         }
     };
     while let Ok(update) = rx.try_recv() {
-        let _ = progress.update(&update, &mut out);
+        if !cancel.is_cancelled() {
+            let _ = progress.update(&update, &mut out);
+        }
     }
-    match outcome.ok_or(Error::Cancelled)? {
+    match outcome {
+        Err(SolveError::Cancelled) => Err(Error::Cancelled),
         Err(SolveError::Build(message)) => Err(match progress.failure(&message) {
             Some(failure) => Error::Step(Box::new(failure)),
             None => Error::Solve(message),

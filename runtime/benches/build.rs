@@ -104,6 +104,7 @@ fn main() {
                     name: "bench".into(),
                 },
                 tx,
+                &melangec::cancel::Cancel::new(),
             )
             .await
             .expect("solve");

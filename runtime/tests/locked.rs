@@ -300,3 +300,111 @@ fn recipe_accounts_reach_both_kinds_of_environment() {
         );
     }
 }
+
+/// A lock records a resolution and grants no trust: its packages are used
+/// only when an index the keyring verifies lists them, as a fresh
+/// resolution's are. Without the key, or edited, or naming another
+/// repository, it is not believed.
+#[test]
+fn a_lock_is_believed_only_as_far_as_a_signed_index_vouches_for_it() {
+    let repo = repo();
+    let url = serve(repo.clone());
+    let key = repo.join("wolfi-signing.rsa.pub");
+    let key = key.to_str().unwrap();
+    let dir = scratch("vouched");
+    ok(&melangec(
+        &[
+            "lock",
+            "recipe.yaml",
+            "--repository-append",
+            &url,
+            "--keyring-append",
+            key,
+        ],
+        &dir,
+    ));
+    let good = std::fs::read_to_string(dir.join("recipe.lock.yaml")).unwrap();
+
+    // No keyring: the lock beside the recipe is not a key.
+    let out = melangec(
+        &[
+            "build",
+            "recipe.yaml",
+            "--buildkit-addr",
+            &daemon(),
+            "--repository-append",
+            &url,
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("not signed by any key in the keyring"),
+        "{err}"
+    );
+    assert!(!dir.join("packages").exists(), "{err}");
+
+    // An edited entry (another file under a package's name) is in no index:
+    // compile refuses it, build resolves afresh and rewrites the lock.
+    let mut lock = read_lock(&dir);
+    let p = &mut lock.packages[0];
+    p.checksum = format!("Q1{}=", "A".repeat(27));
+    p.sha256 = "00".repeat(32);
+    let edited = lockfile::render(std::slice::from_ref(&lock));
+    std::fs::write(dir.join("recipe.lock.yaml"), &edited).unwrap();
+    let out = melangec(
+        &[
+            "compile",
+            "recipe.yaml",
+            "-o",
+            "edited.llb",
+            "--repository-append",
+            &url,
+            "--keyring-append",
+            key,
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(&format!(
+            "{} is in no index of {url}",
+            lock.packages[0].file_name()
+        )),
+        "{err}"
+    );
+    assert!(err.contains("run `melangec lock`"), "{err}");
+    assert!(!dir.join("edited.llb").exists());
+    let log = build(
+        &dir,
+        "ws",
+        &["--repository-append", &url, "--keyring-append", key],
+    );
+    assert!(log.contains("the environment is resolved afresh"), "{log}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("recipe.lock.yaml")).unwrap(),
+        good
+    );
+
+    // An entry from a repository the environment does not name.
+    let moved = good.replace(&url, "http://127.0.0.1:9/elsewhere");
+    std::fs::write(dir.join("recipe.lock.yaml"), moved).unwrap();
+    let out = melangec(
+        &[
+            "compile",
+            "recipe.yaml",
+            "-o",
+            "moved.llb",
+            "--repository-append",
+            &url,
+            "--keyring-append",
+            key,
+        ],
+        &dir,
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("which the environment does not name"), "{err}");
+}

@@ -391,7 +391,7 @@ fn apply_build_options(
 }
 
 /// A package name melange accepts.
-pub(crate) fn valid_name(name: &str) -> bool {
+pub fn valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
         && chars.all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))

@@ -28,6 +28,47 @@ pub async fn fetch(repository: &str, arch: &str) -> Result<Vec<u8>, Error> {
     fetch::file(repository, &format!("{arch}/APKINDEX.tar.gz")).await
 }
 
+/// Where the last index of a repository that verified is kept: what a lock
+/// is checked against without a download. Only its signature makes it
+/// count, checked again whenever it is read.
+fn kept_path(cache: &Path, repository: &str, arch: &str) -> PathBuf {
+    let key = crate::apk::hex(&<Sha256 as sha2::Digest>::digest(
+        format!("{repository}\n{arch}").as_bytes(),
+    ));
+    cache.join("indexes").join(format!("{}.tar.gz", &key[..32]))
+}
+
+/// Keeps an index that has just verified.
+pub fn keep(cache: &Path, repository: &str, arch: &str, bytes: &[u8]) -> Result<(), Error> {
+    crate::atomic::write(&kept_path(cache, repository, arch), bytes, 0o644)?;
+    Ok(())
+}
+
+/// The kept index of a repository, verified against `keyring` now; `None`
+/// when none is kept.
+pub fn kept(
+    cache: &Path,
+    repository: &str,
+    arch: &str,
+    keyring: &[PathBuf],
+) -> Option<Result<Index, Error>> {
+    let bytes = std::fs::read(kept_path(cache, repository, arch)).ok()?;
+    Some(verify(repository, &bytes, keyring))
+}
+
+/// A repository's current index, verified and kept.
+pub async fn fetch_verified(
+    cache: &Path,
+    repository: &str,
+    arch: &str,
+    keyring: &[PathBuf],
+) -> Result<Index, Error> {
+    let bytes = fetch(repository, arch).await?;
+    let index = verify(repository, &bytes, keyring)?;
+    keep(cache, repository, arch, &bytes)?;
+    Ok(index)
+}
+
 /// Checks the index's signature with a key from `keyring` (public key files
 /// named as the signature entry names them) and reads its records.
 pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Index, Error> {

@@ -80,8 +80,7 @@ pub async fn lock(req: &Request<'_>, cache: &Path) -> Result<ArchLock, Error> {
     let mut available = Vec::new();
     let mut origin = Vec::new();
     for repo in req.repositories {
-        let bytes = index::fetch(repo, req.arch).await?;
-        let idx = index::verify(repo, &bytes, req.keyring)?;
+        let idx = index::fetch_verified(cache, repo, req.arch, req.keyring).await?;
         for p in idx.packages {
             origin.push(repo.clone());
             available.push(p);

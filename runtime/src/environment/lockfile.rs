@@ -6,12 +6,13 @@
 use std::path::{Path, PathBuf};
 
 use melangec_compiler::front::yaml::{self, Node, NodeKind};
-use melangec_compiler::SourceFile;
+use melangec_compiler::passes::parse_time::valid_name;
+use melangec_compiler::{Arch, SourceFile};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter};
 
 use super::lock::{ArchLock, Locked};
-use super::Error;
+use super::{version, Error};
 use crate::file_error::ReadError;
 
 const HEADER: &str = "# Written by melangec lock; build and compile read it.\n";
@@ -116,9 +117,16 @@ pub fn parse(name: &Path, text: &str) -> Result<Vec<ArchLock>, Error> {
     for (arch, entry) in
         map(&root).ok_or_else(|| fail(Some(&root), "expected a map of architectures".into()))?
     {
+        let arch_node = arch;
         let arch = arch
             .as_scalar()
             .ok_or_else(|| fail(Some(arch), "an architecture is a name".into()))?;
+        if Arch::parse(arch).map(Arch::apk) != Some(arch) {
+            return Err(fail(
+                Some(arch_node),
+                format!("{arch:?} is not an architecture melangec builds for"),
+            ));
+        }
         let mut lock = ArchLock {
             arch: arch.to_owned(),
             requested: Vec::new(),
@@ -185,6 +193,36 @@ fn package(
             _ => return Err(fail(Some(key), "not a package field".into())),
         }
     }
+    // Names become paths in the package cache and lines of apk's database:
+    // only what an index may hold is taken.
+    let label = if p.name.is_empty() { "?" } else { &p.name };
+    if !p.name.is_empty() && !valid_name(&p.name) {
+        return Err(fail(
+            Some(node),
+            format!("{:?} is not a package name", p.name),
+        ));
+    }
+    if !p.version.is_empty() && !version::is_valid(&p.version) {
+        return Err(fail(
+            Some(node),
+            format!("{label}: {:?} is not a package version", p.version),
+        ));
+    }
+    if !p.checksum.is_empty() && !is_control_checksum(&p.checksum) {
+        return Err(fail(
+            Some(node),
+            format!(
+                "{label}: {:?} is not an index checksum (Q1 and base64 SHA-1)",
+                p.checksum
+            ),
+        ));
+    }
+    if p.repository.chars().any(char::is_control) {
+        return Err(fail(
+            Some(node),
+            format!("{label}: the repository holds a control character"),
+        ));
+    }
     let fields = [&p.name, &p.version, &p.repository, &p.checksum, &p.sha256];
     if fields.iter().any(|f| f.is_empty())
         || p.sha256.len() != 64
@@ -199,6 +237,17 @@ fn package(
         ));
     }
     Ok(p)
+}
+
+/// `Q1` and the base64 of a SHA-1: what an index's `C:` holds.
+fn is_control_checksum(s: &str) -> bool {
+    s.strip_prefix("Q1").is_some_and(|b64| {
+        b64.len() == 28
+            && b64.ends_with('=')
+            && b64[..27]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
+    })
 }
 
 fn map(node: &Node) -> Option<&[(Node, Node)]> {
@@ -227,7 +276,7 @@ mod tests {
             version: "1.35.0-r4".into(),
             arch: "x86_64".into(),
             repository: "http://127.0.0.1:8080/repo".into(),
-            checksum: "Q1abc+/=".into(),
+            checksum: "Q1abcdefghijklmnopqrstuvwxy+/=".into(),
             sha256: "ab".repeat(32),
         };
         vec![ArchLock {
@@ -242,7 +291,7 @@ mod tests {
         let text = render(&locks());
         assert_eq!(parse(Path::new("l.yaml"), &text).unwrap(), locks());
         // The format the line-by-line writer made reads as well.
-        let old = "# Written by melangec lock; build and compile read it.\nx86_64:\n  requested:\n    - build-base\n    - busybox\n  packages:\n    - name: busybox\n      version: 1.35.0-r4\n      repository: http://127.0.0.1:8080/repo\n      checksum: Q1abc+/=\n      sha256: ".to_owned()
+        let old = "# Written by melangec lock; build and compile read it.\nx86_64:\n  requested:\n    - build-base\n    - busybox\n  packages:\n    - name: busybox\n      version: 1.35.0-r4\n      repository: http://127.0.0.1:8080/repo\n      checksum: Q1abcdefghijklmnopqrstuvwxy+/=\n      sha256: ".to_owned()
             + &"ab".repeat(32)
             + "\n";
         assert_eq!(
@@ -259,6 +308,37 @@ mod tests {
         l[0].requested = vec!["true".into(), "so:libc.so.6".into()];
         let text = render(&l);
         assert_eq!(parse(Path::new("l.yaml"), &text).unwrap(), l);
+    }
+
+    /// A lock is read by anyone's checkout: what it names reaches paths in
+    /// the package cache, so only what an index may hold is taken.
+    #[test]
+    fn names_that_could_reach_outside_the_cache_are_refused() {
+        for (field, value, says) in [
+            ("name", "../../evil", "not a package name"),
+            ("name", "a/b", "not a package name"),
+            ("version", "1.0/../../x-r0", "not a package version"),
+            ("version", "1.0\npkgname = x", "not a package version"),
+            ("checksum", "Q1../..", "not an index checksum"),
+        ] {
+            let mut l = locks();
+            match field {
+                "name" => l[0].packages[0].name = value.into(),
+                "version" => l[0].packages[0].version = value.into(),
+                _ => l[0].packages[0].checksum = value.into(),
+            }
+            let e = parse(Path::new("l.yaml"), &render(&l))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(says) && e.contains("line 7"), "{field}: {e}");
+        }
+        let e = parse(
+            Path::new("l.yaml"),
+            &render(&locks()).replace("x86_64:", "../x86_64:"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("not an architecture"), "{e}");
     }
 
     #[test]

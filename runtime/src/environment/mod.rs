@@ -20,6 +20,7 @@ pub mod resolve;
 pub mod rootfs;
 pub mod unpack;
 pub mod version;
+pub mod vouch;
 
 use std::fmt::Display;
 use std::path::PathBuf;
@@ -80,6 +81,10 @@ pub enum Error {
         "{package} comes from {repository}, which BuildKit cannot fetch from (not http or https)"
     )]
     NotFetchable { package: String, repository: String },
+    /// A lock whose packages no signed index vouches for, where nothing may
+    /// be resolved afresh (`compile`).
+    #[error("{}: {reason}; run `melangec lock` to resolve the environment again", path.display())]
+    Unvouched { path: PathBuf, reason: String },
     /// An archive entry that would land outside the root.
     #[error("{package}: {reason}")]
     Unsafe { package: String, reason: String },

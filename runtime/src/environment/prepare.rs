@@ -13,6 +13,7 @@ use melangec_compiler::{Code, Diagnostic, Diagnostics, PinnedEnvironment, Source
 use super::lock::{self, ArchLock, Locked};
 use super::lockfile::LockFile;
 use super::resolve::Unresolved;
+use super::vouch::{vouch, Vouched};
 use super::{
     cache, constraint, lockfile, pinned, rootfs, Environment, Error, Extra, Network, Wanted,
 };
@@ -49,7 +50,13 @@ async fn locked(
     let arch = env.arch.apk();
     let mut locks = lock.read()?;
     if let Some(found) = locks.as_ref().and_then(|ls| matching(ls, wanted)) {
-        return Ok((found.packages.clone(), Some(lock.path.clone())));
+        match vouch(found, wanted, cache, Network::Allowed).await? {
+            Vouched::Yes => return Ok((found.packages.clone(), Some(lock.path.clone()))),
+            Vouched::No(why) => console.note(format_args!(
+                "{}: {why}: the environment is resolved afresh",
+                lock.path.display()
+            )),
+        }
     }
     if wanted.repositories.is_empty() {
         return Err(Error::NoRepositories);
@@ -183,6 +190,12 @@ pub async fn pinned_offline(
         path: lock.path.clone(),
         arch: wanted.arch.to_owned(),
     })?;
+    if let Vouched::No(reason) = vouch(found, &wanted, &cache, Network::Offline).await? {
+        return Err(Error::Unvouched {
+            path: lock.path.clone(),
+            reason,
+        });
+    }
     pinned::pin(&cache, &found.packages, &wanted.setup(), Network::Offline).await
 }
 

@@ -15,7 +15,7 @@ pub async fn key_file(cache: &Path, entry: &str, network: Network) -> Result<Pat
     let name = entry
         .rsplit('/')
         .next()
-        .filter(|n| !n.is_empty())
+        .filter(|n| !n.is_empty() && *n != "." && *n != "..")
         .ok_or_else(|| Error::Fetch(format!("{entry}: no file name in the key URL")))?;
     let dir = cache
         .join("keys")
@@ -28,7 +28,7 @@ pub async fn key_file(cache: &Path, entry: &str, network: Network) -> Result<Pat
                 cache: cache.to_path_buf(),
             });
         }
-        let bytes = fetch::get(entry.to_owned()).await?;
+        let bytes = fetch::get(entry.to_owned(), fetch::Kind::Key).await?;
         write_atomic(&path, &bytes, 0o644)?;
     }
     Ok(path)

@@ -4,13 +4,13 @@
 //! is kept by content (the lock's hash), so an unchanged environment loads
 //! at once.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::database::{self, Setup};
 use super::lock::Locked;
+use super::root::{Root, RootError};
 use super::Error;
 use crate::scratch::Scratch;
 
@@ -70,23 +70,17 @@ pub async fn assemble(
     std::fs::create_dir_all(partial).map_err(|e| Error::write(partial, e))?;
     let loaded = database::load(cache, packages, Some(partial)).await?;
     let layout = database::layout(&loaded, setup)?;
+    // apk's files go in after the packages, through the same checked root:
+    // a package's symlink (`etc -> /host/etc`) must not carry them out.
+    let root = Root::open(partial).map_err(|e| layout_error(partial, e))?;
     for (dir, mode) in &layout.dirs {
-        let path = partial.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| Error::write(&path, e))?;
-        if dir == "tmp" {
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o1777));
-        } else {
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32));
-        }
+        let mode = if dir == "tmp" { 0o1777 } else { *mode as u32 };
+        root.mkdir(dir, mode)
+            .map_err(|e| layout_error(partial, e))?;
     }
     for (rel, mode, data) in &layout.files {
-        let path = partial.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
-        }
-        std::fs::write(&path, data).map_err(|e| Error::write(&path, e))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32))
-            .map_err(|e| Error::write(&path, e))?;
+        root.write(rel, *mode as u32, &mut &data[..])
+            .map_err(|e| layout_error(partial, e))?;
     }
     match std::fs::rename(partial, &dest) {
         Ok(()) => {
@@ -97,6 +91,20 @@ pub async fn assemble(
         // Another build assembled the same environment meanwhile.
         Err(_) if dest.join("lib/apk/db/installed").exists() => Ok(dest),
         Err(e) => Err(Error::write(&dest, e)),
+    }
+}
+
+/// A failure writing apk's files: a write error, or a package's link that
+/// would take them out of the root.
+fn layout_error(root: &Path, e: RootError) -> Error {
+    match e {
+        RootError::Io { path, source } | RootError::Read { path, source } => {
+            Error::write(&root.join(path), source)
+        }
+        other => Error::Unsafe {
+            package: "the installed packages".to_owned(),
+            reason: other.to_string(),
+        },
     }
 }
 

@@ -123,7 +123,7 @@ fn members_until(
         let mut d = Limited::new(GzDecoder::new(rest), left);
         let mut content = Vec::new();
         d.read_to_end(&mut content)
-            .map_err(|source| gzip_error(offset, source))?;
+            .map_err(|source| gzip_error(offset, limit, source))?;
         left -= content.len() as u64;
         let after = d.into_inner().into_inner();
         let used = rest.len() - after.len();
@@ -137,9 +137,10 @@ fn members_until(
     Ok(out)
 }
 
-fn gzip_error(offset: usize, source: std::io::Error) -> Error {
+/// A member's read error; `limit` is what all members may decompress to.
+fn gzip_error(offset: usize, limit: u64, source: std::io::Error) -> Error {
     match too_large(&source) {
-        Some(limit) => Error::TooLarge { offset, limit },
+        Some(_) => Error::TooLarge { offset, limit },
         None => Error::NotGzip { offset, source },
     }
 }
@@ -153,7 +154,8 @@ pub fn spans(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
     while !rest.is_empty() {
         let offset = bytes.len() - rest.len();
         let mut d = Limited::new(GzDecoder::new(rest), DATA_LIMIT);
-        std::io::copy(&mut d, &mut std::io::sink()).map_err(|source| gzip_error(offset, source))?;
+        std::io::copy(&mut d, &mut std::io::sink())
+            .map_err(|source| gzip_error(offset, DATA_LIMIT, source))?;
         let after = d.into_inner().into_inner();
         out.push(&rest[..rest.len() - after.len()]);
         rest = after;
@@ -427,5 +429,60 @@ mod tests {
         );
         let index = crate::apk::index::build(&[], 0, None);
         assert!(matches!(package(&index), Err(Error::NoPkgInfo)));
+    }
+
+    /// About 1 MB of gzip per GiB of zeros it inflates to.
+    fn zeros(mib: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            gz.write_all(&block).unwrap();
+        }
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_an_error_not_an_allocation() {
+        let bomb = zeros(1024);
+        assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+        // As a signature or control member: stopped at the control limit.
+        for result in [
+            first_member(&bomb).map(drop),
+            control_members(&bomb).map(drop),
+            parts(&bomb).map(drop),
+        ] {
+            assert!(
+                matches!(
+                    result,
+                    Err(Error::TooLarge {
+                        offset: 0,
+                        limit: CONTROL_LIMIT
+                    })
+                ),
+                "{result:?}"
+            );
+        }
+        // The members of one file share the limit.
+        let small = zeros(40);
+        let err = control_members(&[&small[..], &small[..]].concat()).unwrap_err();
+        assert!(
+            matches!(err, Error::TooLarge { offset, limit: CONTROL_LIMIT } if offset == small.len()),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("decompresses to more than"),
+            "{err}"
+        );
+        // A streamed reader stops at its limit with an error; within it, it
+        // reads to the end.
+        let mut limited = Limited::new(GzDecoder::new(&small[..]), 1 << 20);
+        let err = std::io::copy(&mut limited, &mut std::io::sink()).unwrap_err();
+        assert_eq!(too_large(&err), Some(1 << 20));
+        let mut exact = Limited::new(GzDecoder::new(&small[..]), 40 << 20);
+        assert_eq!(
+            std::io::copy(&mut exact, &mut std::io::sink()).unwrap(),
+            40 << 20
+        );
     }
 }

@@ -19,9 +19,10 @@ use crate::scratch::Scratch;
 /// repositories, key names).
 fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
     let mut h = Sha256::new();
-    // The layout's own version: a tree made by an older melangec is not
-    // taken for a current one.
-    h.update(b"melangec environment 3\n");
+    // The layout's own version: a tree made by an older melangec (4: one
+    // unpacked before entries were walked from the root) is not taken for a
+    // current one.
+    h.update(b"melangec environment 4\n");
     for p in packages {
         h.update(p.sha256.as_bytes());
         h.update(b"\n");

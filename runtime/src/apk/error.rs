@@ -27,10 +27,19 @@ pub enum Error {
         offset: usize,
         source: std::io::Error,
     },
+    /// A member inflates past what such a member may hold (a gzip bomb).
+    #[error("the gzip member at byte {offset} decompresses to more than {limit} bytes")]
+    TooLarge { offset: usize, limit: u64 },
     #[error("bad tar: {source}")]
     BadTar { source: std::io::Error },
     #[error("no .PKGINFO in the package")]
     NoPkgInfo,
+    #[error(
+        "the package records no datahash, so nothing ties its data to its checked control member"
+    )]
+    NoDataHash,
+    #[error("the data does not match the datahash its control member records ({recorded}; the data hashes to {found})")]
+    DataHash { recorded: String, found: String },
     /// Only signatures: no package or index member to sign.
     #[error("nothing to sign")]
     NothingToSign,

@@ -1,11 +1,14 @@
 //! Reading what we (or apk-tools) wrote: the gzip members of a package or
 //! index, a package's `.PKGINFO`, an index's records. Tar entries are read
-//! with the `tar` crate, since downloaded packages come from anyone.
+//! with the `tar` crate, since downloaded packages come from anyone; for the
+//! same reason every decompression is bounded, so a small member that
+//! inflates without end gives an error rather than exhausting memory.
 
 use std::io::Read;
 
-use flate2::bufread::GzDecoder;
-use sha1::{Digest, Sha1};
+use flate2::bufread::{GzDecoder, MultiGzDecoder};
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
 
 use super::fields::{self, Info};
 use super::Error;
@@ -13,14 +16,86 @@ use super::Error;
 /// A gzip member: its compressed bytes and its decompressed content.
 pub type Member<'a> = (&'a [u8], Vec<u8>);
 
-/// Each gzip member of a file, in order.
+/// The most a signature or control member may decompress to: both hold a
+/// few small files.
+pub const CONTROL_LIMIT: u64 = 64 << 20;
+
+/// The most an index (all its members) may decompress to: Wolfi's holds
+/// every version of every package, tens of MB.
+pub const INDEX_LIMIT: u64 = 1 << 30;
+
+/// The most a data member may decompress to. It is streamed to disk, never
+/// held, so this only stops a bomb from filling the disk; real toolchains
+/// unpack to a few GB.
+pub const DATA_LIMIT: u64 = 64 << 30;
+
+/// Decompression went past its limit.
+#[derive(Debug, thiserror::Error)]
+#[error("decompresses to more than {limit} bytes")]
+pub struct TooLarge {
+    pub limit: u64,
+}
+
+/// A reader that gives at most `limit` bytes and then fails, rather than
+/// ending, if there is more.
+pub struct Limited<R> {
+    inner: R,
+    left: u64,
+    limit: u64,
+}
+
+impl<R: Read> Limited<R> {
+    pub fn new(inner: R, limit: u64) -> Limited<R> {
+        Limited {
+            inner,
+            left: limit,
+            limit,
+        }
+    }
+
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+}
+
+impl<R: Read> Read for Limited<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // At the limit: the end of the input is fine, one more byte not.
+            let mut probe = [0u8];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(TooLarge { limit: self.limit })),
+            };
+        }
+        let max = buf
+            .len()
+            .min(usize::try_from(self.left).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// Whether an I/O error is a [`Limited`] reader's, and its limit.
+pub fn too_large(e: &std::io::Error) -> Option<u64> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<TooLarge>())
+        .map(|t| t.limit)
+}
+
+/// Each gzip member of a file, in order: an index, or a small package (the
+/// data member is held too, within [`INDEX_LIMIT`]).
 pub fn members(bytes: &[u8]) -> Result<Vec<Member<'_>>, Error> {
-    members_until(bytes, |_| Ok(false))
+    members_until(bytes, INDEX_LIMIT, |_| Ok(false))
 }
 
 /// The first member (a signature, in a signed package or index).
 pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, Error> {
-    members_until(bytes, |_| Ok(true))?
+    members_until(bytes, CONTROL_LIMIT, |_| Ok(true))?
         .pop()
         .ok_or(Error::EmptyFile)
 }
@@ -28,28 +103,29 @@ pub fn first_member(bytes: &[u8]) -> Result<Member<'_>, Error> {
 /// The members up to and including the control member (the one holding
 /// `.PKGINFO`): the data member, by far the largest, is not decompressed.
 pub fn control_members(bytes: &[u8]) -> Result<Vec<Member<'_>>, Error> {
-    members_until(bytes, |content| {
+    members_until(bytes, CONTROL_LIMIT, |content| {
         Ok(tar_files(content)?.iter().any(|(n, _)| n == ".PKGINFO"))
     })
 }
 
 /// The members up to and including the first for whose content `last`
-/// holds.
+/// holds, decompressing at most `limit` bytes in all.
 fn members_until(
     bytes: &[u8],
+    limit: u64,
     last: impl Fn(&[u8]) -> Result<bool, Error>,
 ) -> Result<Vec<Member<'_>>, Error> {
     let mut out = Vec::new();
     let mut rest = bytes;
+    let mut left = limit;
     while !rest.is_empty() {
-        let mut d = GzDecoder::new(rest);
+        let offset = bytes.len() - rest.len();
+        let mut d = Limited::new(GzDecoder::new(rest), left);
         let mut content = Vec::new();
         d.read_to_end(&mut content)
-            .map_err(|source| Error::NotGzip {
-                offset: bytes.len() - rest.len(),
-                source,
-            })?;
-        let after = d.into_inner();
+            .map_err(|source| gzip_error(offset, limit, source))?;
+        left -= content.len() as u64;
+        let after = d.into_inner().into_inner();
         let used = rest.len() - after.len();
         let done = last(&content)?;
         out.push((&rest[..used], content));
@@ -59,6 +135,105 @@ fn members_until(
         }
     }
     Ok(out)
+}
+
+/// A member's read error; `limit` is what all members may decompress to.
+fn gzip_error(offset: usize, limit: u64, source: std::io::Error) -> Error {
+    match too_large(&source) {
+        Some(_) => Error::TooLarge { offset, limit },
+        None => Error::NotGzip { offset, source },
+    }
+}
+
+/// Each gzip member of a file, compressed, found by decompressing each into
+/// nothing (within [`DATA_LIMIT`]): for files whose data member is too large
+/// to hold.
+pub fn spans(bytes: &[u8]) -> Result<Vec<&[u8]>, Error> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let offset = bytes.len() - rest.len();
+        let mut d = Limited::new(GzDecoder::new(rest), DATA_LIMIT);
+        std::io::copy(&mut d, &mut std::io::sink())
+            .map_err(|source| gzip_error(offset, DATA_LIMIT, source))?;
+        let after = d.into_inner().into_inner();
+        out.push(&rest[..rest.len() - after.len()]);
+        rest = after;
+    }
+    Ok(out)
+}
+
+/// The names of the regular files in one gzip member's tar (or fragment),
+/// read as a stream.
+pub fn names(member: &[u8]) -> Result<Vec<String>, Error> {
+    let bad = |source| Error::BadTar { source };
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(Limited::new(GzDecoder::new(member), DATA_LIMIT));
+    for entry in archive.entries().map_err(bad)? {
+        let entry = entry.map_err(bad)?;
+        if entry.header().entry_type().is_file() {
+            out.push(String::from_utf8_lossy(&entry.path_bytes()).into_owned());
+        }
+    }
+    Ok(out)
+}
+
+/// A package cut where its data begins: the control member (compressed),
+/// its `.PKGINFO`, and the data member(s) after it, still compressed, to
+/// the end of the file, as `datahash` covers them.
+pub struct Parts<'a> {
+    pub control: &'a [u8],
+    pub pkginfo: Vec<u8>,
+    pub data: &'a [u8],
+}
+
+/// A package's [`Parts`]; nothing of the data is decompressed.
+pub fn parts(bytes: &[u8]) -> Result<Parts<'_>, Error> {
+    let members = control_members(bytes)?;
+    let Some((control, content)) = members.last() else {
+        return Err(Error::NoPkgInfo);
+    };
+    let pkginfo = tar_files(content)?
+        .into_iter()
+        .find(|(n, _)| n == ".PKGINFO")
+        .ok_or(Error::NoPkgInfo)?
+        .1;
+    let head: usize = members.iter().map(|(m, _)| m.len()).sum();
+    Ok(Parts {
+        control,
+        pkginfo,
+        data: &bytes[head..],
+    })
+}
+
+/// The data of a package, compressed, once checked against the `datahash`
+/// its control member records (which the index's `C:` or a signature
+/// covers): what may then be unpacked or listed.
+///
+/// A package without a `datahash` is refused: melange, abuild and apko have
+/// always written it, apko and apk-tools 3 refuse packages without it, and
+/// without it nothing ties the data to the checked control member. (Only
+/// pre-2.0 apk-tools packages lack it, and no repository we read has them.)
+pub fn verified_data<'a>(parts: &Parts<'a>) -> Result<&'a [u8], Error> {
+    let info = fields::parse_pkginfo(&String::from_utf8_lossy(&parts.pkginfo));
+    if info.datahash.is_empty() {
+        return Err(Error::NoDataHash);
+    }
+    let found = super::hex(&Sha256::digest(parts.data));
+    if !found.eq_ignore_ascii_case(&info.datahash) {
+        return Err(Error::DataHash {
+            recorded: info.datahash,
+            found,
+        });
+    }
+    Ok(parts.data)
+}
+
+/// A reader of a data member's tar, decompressed as it is read, within
+/// [`DATA_LIMIT`]. Several data members (old apk-tools wrote them) read as
+/// one stream, as `datahash` covers them as one.
+pub fn data_reader(data: &[u8]) -> Limited<MultiGzDecoder<&[u8]>> {
+    Limited::new(MultiGzDecoder::new(data), DATA_LIMIT)
 }
 
 /// The regular files of a tar fragment, by name, with GNU long names and
@@ -81,36 +256,33 @@ pub fn tar_files(tar: &[u8]) -> Result<Vec<(String, Vec<u8>)>, Error> {
     Ok(out)
 }
 
-/// A package's control member (compressed, as its checksum covers it) and
-/// its `.PKGINFO`.
-fn control(bytes: &[u8]) -> Result<(&[u8], Vec<u8>), Error> {
-    let members = control_members(bytes)?;
-    let Some((compressed, content)) = members.last() else {
-        return Err(Error::NoPkgInfo);
-    };
-    let pkginfo = tar_files(content)?
-        .into_iter()
-        .find(|(n, _)| n == ".PKGINFO")
-        .ok_or(Error::NoPkgInfo)?
-        .1;
-    Ok((*compressed, pkginfo))
-}
-
 /// The checksum the index records for a package (`C:`): its control
 /// member's SHA-1.
 pub fn control_checksum(bytes: &[u8]) -> Result<String, Error> {
-    Ok(super::q1(&Sha1::digest(control(bytes)?.0)))
+    Ok(super::q1(&Sha1::digest(parts(bytes)?.control)))
 }
 
 /// A package's fields, from the `.PKGINFO` in its control member, with the
 /// two an index adds.
 pub fn package(bytes: &[u8]) -> Result<Info, Error> {
-    let (compressed, pkginfo) = control(bytes)?;
-    Ok(Info {
-        checksum: super::q1(&Sha1::digest(compressed)),
-        file_size: bytes.len() as u64,
-        ..fields::parse_pkginfo(&String::from_utf8_lossy(&pkginfo))
-    })
+    let parts = parts(bytes)?;
+    Ok(info_of(&parts, bytes.len()))
+}
+
+/// A package's fields, as [`package`] reads them, once its data is checked
+/// against its `datahash`.
+pub fn verified(bytes: &[u8]) -> Result<(Info, &[u8]), Error> {
+    let parts = parts(bytes)?;
+    let data = verified_data(&parts)?;
+    Ok((info_of(&parts, bytes.len()), data))
+}
+
+fn info_of(parts: &Parts<'_>, file_size: usize) -> Info {
+    Info {
+        checksum: super::q1(&Sha1::digest(parts.control)),
+        file_size: file_size as u64,
+        ..fields::parse_pkginfo(&String::from_utf8_lossy(&parts.pkginfo))
+    }
 }
 
 /// The records of an `APKINDEX.tar.gz`.
@@ -257,5 +429,60 @@ mod tests {
         );
         let index = crate::apk::index::build(&[], 0, None);
         assert!(matches!(package(&index), Err(Error::NoPkgInfo)));
+    }
+
+    /// About 1 MB of gzip per GiB of zeros it inflates to.
+    fn zeros(mib: usize) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![0u8; 1 << 20];
+        for _ in 0..mib {
+            gz.write_all(&block).unwrap();
+        }
+        gz.finish().unwrap()
+    }
+
+    #[test]
+    fn a_gzip_bomb_is_an_error_not_an_allocation() {
+        let bomb = zeros(1024);
+        assert!(bomb.len() < 2 << 20, "{}", bomb.len());
+        // As a signature or control member: stopped at the control limit.
+        for result in [
+            first_member(&bomb).map(drop),
+            control_members(&bomb).map(drop),
+            parts(&bomb).map(drop),
+        ] {
+            assert!(
+                matches!(
+                    result,
+                    Err(Error::TooLarge {
+                        offset: 0,
+                        limit: CONTROL_LIMIT
+                    })
+                ),
+                "{result:?}"
+            );
+        }
+        // The members of one file share the limit.
+        let small = zeros(40);
+        let err = control_members(&[&small[..], &small[..]].concat()).unwrap_err();
+        assert!(
+            matches!(err, Error::TooLarge { offset, limit: CONTROL_LIMIT } if offset == small.len()),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("decompresses to more than"),
+            "{err}"
+        );
+        // A streamed reader stops at its limit with an error; within it, it
+        // reads to the end.
+        let mut limited = Limited::new(GzDecoder::new(&small[..]), 1 << 20);
+        let err = std::io::copy(&mut limited, &mut std::io::sink()).unwrap_err();
+        assert_eq!(too_large(&err), Some(1 << 20));
+        let mut exact = Limited::new(GzDecoder::new(&small[..]), 40 << 20);
+        assert_eq!(
+            std::io::copy(&mut exact, &mut std::io::sink()).unwrap(),
+            40 << 20
+        );
     }
 }

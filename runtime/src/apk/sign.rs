@@ -10,15 +10,15 @@ use super::{read, Error};
 pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, Error> {
     let mut unsigned = Vec::new();
     let mut is_index = false;
-    for (compressed, content) in read::members(bytes)? {
-        let files = read::tar_files(&content)?;
-        if files.first().is_some_and(|(n, _)| n.starts_with(".SIGN.")) {
-            continue;
-        }
+    // Only the first members' names are needed; a package's data member is
+    // streamed past, however large.
+    for compressed in read::spans(bytes)? {
         if unsigned.is_empty() {
-            is_index = files
-                .iter()
-                .any(|(n, _)| n == "APKINDEX" || n == "DESCRIPTION");
+            let files = read::names(compressed)?;
+            if files.first().is_some_and(|n| n.starts_with(".SIGN.")) {
+                continue;
+            }
+            is_index = files.iter().any(|n| n == "APKINDEX" || n == "DESCRIPTION");
         }
         unsigned.push(compressed);
     }

@@ -1,14 +1,17 @@
 //! Downloaded packages, kept once on disk by what the index says of them
 //! (name, version and control checksum) with the sha256 of the file beside
 //! each: locking, assembling and pinning an environment then download every
-//! package at most once.
+//! package at most once. A kept package is checked again whenever it is
+//! used, as a download is before it is kept; one that no longer checks is
+//! downloaded again.
 
 use std::path::{Path, PathBuf};
 
+use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
 use super::{fetch, Error};
-use crate::apk::{hex, read};
+use crate::apk::{hex, q1, read};
 use crate::atomic::write as write_atomic;
 
 /// `$MELANGEC_CACHE`, else `~/.cache/melangec`.
@@ -49,34 +52,127 @@ impl PackageRef<'_> {
 
 /// A package: from the cache, or downloaded, checked against its index
 /// checksum and kept. Returns the file and its sha256.
+///
+/// A kept file must still hash to its sidecar and still be the package the
+/// index describes ([`check`]); one that does not (a disk fault, a copy cut
+/// short, a change by hand) is removed and downloaded again. A download is
+/// checked before it is kept, so a truncated or altered one never is.
 pub async fn package(cache: &Path, p: &PackageRef<'_>) -> Result<(Vec<u8>, String), Error> {
     let file = p.path(cache);
     let sidecar = file.with_extension("sha256");
-    if let (Ok(bytes), Ok(sha)) = (std::fs::read(&file), std::fs::read_to_string(&sidecar)) {
-        return Ok((bytes, sha.trim().to_owned()));
+    if let (Ok(bytes), Ok(recorded)) = (std::fs::read(&file), std::fs::read_to_string(&sidecar)) {
+        let sha = hex(&Sha256::digest(&bytes));
+        if sha == recorded.trim() && check(p, &bytes, &file.display().to_string()).is_ok() {
+            return Ok((bytes, sha));
+        }
     }
+    // Whatever is kept of it (one of the two, or both not checking) goes.
+    let _ = std::fs::remove_file(&sidecar);
+    let _ = std::fs::remove_file(&file);
     let relative = p.relative();
     let bytes = fetch::file(p.repository, &relative).await?;
-    let at = format!("{}/{relative}", p.repository);
-    let found = read::control_checksum(&bytes).map_err(|e| Error::package(&at, e))?;
-    if found != p.checksum {
-        return Err(Error::package(
-            &at,
-            format!("checksum {found} does not match the index's {}", p.checksum),
-        ));
-    }
+    check(p, &bytes, &format!("{}/{relative}", p.repository))?;
     let sha = hex(&Sha256::digest(&bytes));
     write_atomic(&file, &bytes, 0o644)?;
     write_atomic(&sidecar, format!("{sha}\n").as_bytes(), 0o644)?;
     Ok((bytes, sha))
 }
 
-/// The sha256 of a package, downloading it into the cache first if it is
-/// not there; the file itself is not read again.
-pub async fn sha256(cache: &Path, p: &PackageRef<'_>) -> Result<String, Error> {
-    let sidecar = p.path(cache).with_extension("sha256");
-    if let Ok(sha) = std::fs::read_to_string(&sidecar) {
-        return Ok(sha.trim().to_owned());
+/// Whether `bytes` (read from `at`) are the package the index describes:
+/// its control member's SHA-1 is the index's `C:`, and its data is what the
+/// `datahash` in that control member records.
+fn check(p: &PackageRef<'_>, bytes: &[u8], at: &str) -> Result<(), Error> {
+    let parts = read::parts(bytes).map_err(|e| Error::package(at, e))?;
+    let found = q1(&Sha1::digest(parts.control));
+    if found != p.checksum {
+        return Err(Error::package(
+            at,
+            format!("checksum {found} does not match the index's {}", p.checksum),
+        ));
     }
+    read::verified_data(&parts).map_err(|e| Error::package(at, e))?;
+    Ok(())
+}
+
+/// The sha256 of a package, downloading it into the cache first if it is
+/// not there or no longer checks.
+pub async fn sha256(cache: &Path, p: &PackageRef<'_>) -> Result<String, Error> {
     Ok(package(cache, p).await?.1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::apk::package;
+    use crate::environment::lock::Locked;
+    use crate::scratch::Scratch;
+    use melangec_compiler::ir::PackageMeta;
+
+    #[tokio::test]
+    async fn a_kept_package_that_no_longer_checks_is_downloaded_again() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-cache-{}", std::process::id())),
+        );
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+        std::fs::write(tree.join("usr/bin/hello"), "hi\n".repeat(1000)).unwrap();
+        let meta = PackageMeta {
+            name: "hello".into(),
+            version: "1-r0".into(),
+            ..Default::default()
+        };
+        let opts = package::Options {
+            arch: "x86_64",
+            epoch: 0,
+            namespace: "",
+            key: None,
+        };
+        let apk = package::build(&tree, &meta, &opts).unwrap();
+        let good = apk.bytes().unwrap();
+        let repo = dir.path().join("repo");
+        std::fs::create_dir_all(repo.join("x86_64")).unwrap();
+        let published = repo.join("x86_64/hello-1-r0.apk");
+        std::fs::write(&published, &good).unwrap();
+        let cache = dir.path().join("cache");
+        let locked = Locked {
+            name: "hello".into(),
+            version: "1-r0".into(),
+            arch: "x86_64".into(),
+            repository: repo.to_string_lossy().into_owned(),
+            checksum: apk.info.checksum.clone(),
+            sha256: hex(&Sha256::digest(&good)),
+        };
+        let p = locked.package_ref();
+        assert_eq!(locked.read(&cache).await.unwrap(), good);
+        let kept = p.path(&cache);
+        let sidecar = kept.with_extension("sha256");
+        assert_eq!(std::fs::read(&kept).unwrap(), good);
+
+        // A byte of the kept data changed: downloaded again.
+        let mut changed = good.clone();
+        let at = changed.len() - 20;
+        changed[at] ^= 1;
+        std::fs::write(&kept, &changed).unwrap();
+        assert_eq!(locked.read(&cache).await.unwrap(), good);
+        assert_eq!(std::fs::read(&kept).unwrap(), good);
+
+        // Cut short, with a sidecar that matches the cut file: the control
+        // still checks, the datahash does not.
+        let cut = &good[..good.len() - 100];
+        std::fs::write(&kept, cut).unwrap();
+        std::fs::write(&sidecar, hex(&Sha256::digest(cut))).unwrap();
+        assert_eq!(locked.read(&cache).await.unwrap(), good);
+        assert_eq!(std::fs::read(&kept).unwrap(), good);
+
+        // A download cut short is refused and never kept.
+        std::fs::remove_file(&kept).unwrap();
+        std::fs::write(&published, cut).unwrap();
+        let err = package(&cache, &p).await.unwrap_err().to_string();
+        assert!(
+            err.contains("hello-1-r0.apk") && err.contains("datahash"),
+            "{err}"
+        );
+        assert!(!kept.exists() && !sidecar.exists());
+        assert!(sha256(&cache, &p).await.is_err());
+    }
 }

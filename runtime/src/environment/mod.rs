@@ -17,6 +17,7 @@ pub mod pinned;
 pub mod prepare;
 pub mod request;
 pub mod resolve;
+pub mod root;
 pub mod rootfs;
 pub mod unpack;
 pub mod version;

@@ -4,13 +4,13 @@
 //! is kept by content (the lock's hash), so an unchanged environment loads
 //! at once.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
 use super::database::{self, Setup};
 use super::lock::Locked;
+use super::root::{Root, RootError};
 use super::Error;
 use crate::scratch::Scratch;
 
@@ -19,9 +19,10 @@ use crate::scratch::Scratch;
 /// repositories, key names).
 fn cache_path(cache: &Path, packages: &[Locked], setup: &Setup<'_>) -> PathBuf {
     let mut h = Sha256::new();
-    // The layout's own version: a tree made by an older melangec is not
-    // taken for a current one.
-    h.update(b"melangec environment 3\n");
+    // The layout's own version: a tree made by an older melangec (4: one
+    // unpacked before entries were walked from the root) is not taken for a
+    // current one.
+    h.update(b"melangec environment 4\n");
     for p in packages {
         h.update(p.sha256.as_bytes());
         h.update(b"\n");
@@ -70,24 +71,7 @@ pub async fn assemble(
     std::fs::create_dir_all(partial).map_err(|e| Error::write(partial, e))?;
     let loaded = database::load(cache, packages, Some(partial)).await?;
     let layout = database::layout(&loaded, setup)?;
-    for (dir, mode) in &layout.dirs {
-        let path = partial.join(dir);
-        std::fs::create_dir_all(&path).map_err(|e| Error::write(&path, e))?;
-        if dir == "tmp" {
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o1777));
-        } else {
-            let _ = std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32));
-        }
-    }
-    for (rel, mode, data) in &layout.files {
-        let path = partial.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| Error::write(parent, e))?;
-        }
-        std::fs::write(&path, data).map_err(|e| Error::write(&path, e))?;
-        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(*mode as u32))
-            .map_err(|e| Error::write(&path, e))?;
-    }
+    write_layout(partial, &layout)?;
     match std::fs::rename(partial, &dest) {
         Ok(()) => {
             used(&dest);
@@ -97,6 +81,36 @@ pub async fn assemble(
         // Another build assembled the same environment meanwhile.
         Err(_) if dest.join("lib/apk/db/installed").exists() => Ok(dest),
         Err(e) => Err(Error::write(&dest, e)),
+    }
+}
+
+/// apk's files, over the unpacked packages and through the same checked
+/// root: a package's symlink (`etc -> /host/etc`) must not carry them out.
+fn write_layout(partial: &Path, layout: &database::Layout) -> Result<(), Error> {
+    let root = Root::open(partial).map_err(|e| layout_error(partial, e))?;
+    for (dir, mode) in &layout.dirs {
+        let mode = if dir == "tmp" { 0o1777 } else { *mode as u32 };
+        root.mkdir(dir, mode)
+            .map_err(|e| layout_error(partial, e))?;
+    }
+    for (rel, mode, data) in &layout.files {
+        root.write(rel, *mode as u32, &mut &data[..])
+            .map_err(|e| layout_error(partial, e))?;
+    }
+    Ok(())
+}
+
+/// A failure writing apk's files: a write error, or a package's link that
+/// would take them out of the root.
+fn layout_error(root: &Path, e: RootError) -> Error {
+    match e {
+        RootError::Io { path, source } | RootError::Read { path, source } => {
+            Error::write(&root.join(path), source)
+        }
+        other => Error::Unsafe {
+            package: "the installed packages".to_owned(),
+            reason: other.to_string(),
+        },
     }
 }
 
@@ -148,6 +162,7 @@ pub fn prune(dir: &Path, keep: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     #[test]
     fn prune_keeps_the_most_recently_used_and_live_partials() {
@@ -177,5 +192,56 @@ mod tests {
         let live_name = live.file_name().unwrap().to_string_lossy().into_owned();
         assert_eq!(left, vec![live_name, "env0".to_owned(), "env4".to_owned()]);
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn apks_files_are_not_written_through_a_packages_link() {
+        use std::os::unix::fs::symlink;
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-layout-{}", std::process::id())),
+        );
+        let root = dir.path().join("root");
+        let host = dir.path().join("host");
+        std::fs::create_dir_all(root.join("usr/lib")).unwrap();
+        std::fs::create_dir_all(host.join("etc")).unwrap();
+        std::fs::set_permissions(&host, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let layout = |files: &[&str], dirs: &[&str]| database::Layout {
+            files: files
+                .iter()
+                .map(|f| ((*f).to_owned(), 0o644, b"x\n".to_vec()))
+                .collect(),
+            dirs: dirs.iter().map(|d| ((*d).to_owned(), 0o755)).collect(),
+        };
+        // Links inside the root are followed; an absolute one is the root's.
+        symlink("usr/lib", root.join("lib")).unwrap();
+        symlink(host.join("etc"), root.join("etc")).unwrap();
+        write_layout(
+            &root,
+            &layout(&["lib/apk/db/installed", "etc/passwd"], &["tmp"]),
+        )
+        .unwrap();
+        assert!(root.join("usr/lib/apk/db/installed").is_file());
+        let etc = root.join(host.join("etc").strip_prefix("/").unwrap());
+        assert!(etc.join("passwd").is_file());
+        assert!(!host.join("etc/passwd").exists());
+        assert_eq!(
+            std::fs::metadata(root.join("tmp"))
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o7777,
+            0o1777
+        );
+        // One that leads out is refused, and nothing is made through it.
+        symlink("../host", root.join("home")).unwrap();
+        for l in [layout(&["home/build/x"], &[]), layout(&[], &["home/build"])] {
+            let err = write_layout(&root, &l).unwrap_err();
+            assert!(matches!(err, Error::Unsafe { .. }), "{err}");
+        }
+        assert!(!host.join("build").exists());
+        assert_eq!(
+            std::fs::metadata(&host).unwrap().permissions().mode() & 0o7777,
+            0o755
+        );
     }
 }

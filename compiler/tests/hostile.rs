@@ -183,8 +183,9 @@ fn a_long_range_is_linear() {
     text.push_str("subpackages:\n  - name: p-${{range.key}}\n    range: d\n");
     let started = std::time::Instant::now();
     let result = compile_small(text, builtin());
-    // Generous: the quadratic version took many seconds even optimised.
-    assert!(started.elapsed().as_secs() < 60, "{:?}", started.elapsed());
+    // Generous for a loaded debug build: linear takes about 4 s, the
+    // quadratic version took 50.
+    assert!(started.elapsed().as_secs() < 30, "{:?}", started.elapsed());
     if let Err(d) = result {
         assert!(d.0.iter().all(|d| !d.message.is_empty()));
     }

@@ -64,11 +64,12 @@ pub fn validate(build: &Build) -> Result<(), Invalid> {
             None,
         ));
     }
-    for (i, p) in build.packages.iter().enumerate() {
+    let mut names = std::collections::HashSet::new();
+    for p in &build.packages {
         if !valid_name(&p.name) {
             return Err(Invalid::new(format!("package name {:?}", p.name), None));
         }
-        if build.packages[..i].iter().any(|q| q.name == p.name) {
+        if !names.insert(p.name.as_str()) {
             return Err(Invalid::new(format!("package {:?} twice", p.name), None));
         }
         for step in &p.steps {

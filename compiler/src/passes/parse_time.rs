@@ -422,7 +422,7 @@ fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
     priority(&p.dependencies.provider_priority, diags);
     priority(&p.dependencies.replaces_priority, diags);
     validate_steps(file, &recipe.pipeline, diags);
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = Default::default();
     for s in &recipe.subpackages {
         priority(&s.dependencies.provider_priority, diags);
         priority(&s.dependencies.replaces_priority, diags);
@@ -443,7 +443,7 @@ fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
                 format!("subpackage name {:?} is invalid", s.name.value),
             ));
         }
-        seen.push(&s.name.value);
+        seen.insert(&s.name.value);
     }
 }
 

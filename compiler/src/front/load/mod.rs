@@ -10,6 +10,8 @@ mod package;
 mod pipeline;
 mod shapes;
 
+use std::collections::HashMap;
+
 use shapes::UPDATE;
 
 use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
@@ -86,12 +88,14 @@ impl<'a> Reader<'a> {
             return Vec::new();
         };
         let mut out: Vec<(&str, &Node, &Node)> = Vec::with_capacity(entries.len());
+        // Where each key was first written: a map may hold thousands.
+        let mut firsts: HashMap<&str, &Node> = HashMap::with_capacity(entries.len());
         for (k, v) in entries {
             let Some(key) = k.as_scalar() else {
                 self.type_error(k, "a string key");
                 continue;
             };
-            if let Some((_, first, _)) = out.iter().find(|(name, _, _)| *name == key) {
+            if let Some(first) = firsts.get(key) {
                 let line = self.file.line_of(first.span.start);
                 self.error(
                     k.span,
@@ -99,6 +103,7 @@ impl<'a> Reader<'a> {
                 );
                 continue;
             }
+            firsts.insert(key, k);
             out.push((key, k, v));
         }
         out

@@ -209,24 +209,26 @@ fn stray_bytes_and_documents() {
 
 #[test]
 fn injected_package_fields() {
-    for (field, bad) in [
-        ("version", "1.0/../../x"),
-        ("version", "1.0-r3"),
-        ("description", "\"a\\npkgname = evil\""),
-        ("url", "\"https://x\\ndepend = evil\""),
-    ] {
-        let text = if field == "version" {
-            format!("package:\n  name: p\n  version: {bad}\n")
-        } else {
-            format!("{HEAD}  {field}: {bad}\n")
-        };
-        let d = compile_small(text, builtin())
-            .err()
-            .unwrap_or_else(|| panic!("{field}: {bad} compiled"));
-        assert_eq!(
-            d.0[0].line(),
-            if field == "version" { 3 } else { 4 },
-            "{field}"
-        );
+    let deps = |list: &str| format!("{HEAD}  dependencies:\n    {list}\n");
+    let cases = [
+        ("package:\n  name: p\n  version: 1.0/../../x\n".to_owned(), 3, "unable to parse version"),
+        ("package:\n  name: p\n  version: 1.0-r3\n".to_owned(), 3, "unable to parse version"),
+        ("package:\n  name: p\n  version: \"1.0\\npkgname = evil\"\n".to_owned(), 3, "unable to parse version"),
+        ("package:\n  name: \"p\\npkgname = evil\"\n  version: 1.0\n".to_owned(), 2, "package name"),
+        (deps("runtime: [\"a\\npkgname = evil\"]"), 5, "dependency"),
+        (deps("provides: [\"a b\"]"), 5, "provide"),
+        (deps("replaces: [\"a\\rb\"]"), 5, "replace"),
+        (format!("{HEAD}  description: \"a\\0b\"\n"), 4, "NUL character"),
+        (format!("{HEAD}  url: \"a\\eb\"\n"), 4, "control character"),
+        (format!("{HEAD}  copyright:\n    - license: \"MIT\\0\"\n"), 5, "NUL character"),
+        (format!("{HEAD}subpackages:\n  - name: \"p-x\\ny\"\n"), 5, "subpackage name"),
+        (format!("{HEAD}subpackages:\n  - name: p-x\n    dependencies:\n      runtime: [\"x\\ny\"]\n"), 7, "dependency"),
+    ];
+    for (text, line, wanted) in cases {
+        let d = fails_with(text.clone(), builtin(), wanted);
+        assert_eq!(d.0[0].line(), line, "{text}");
     }
+    // Line breaks in free text are folded to spaces when written.
+    let text = format!("{HEAD}  description: >\n    two\n    lines\n\n    and more\n");
+    assert!(compile_small(text, builtin()).is_ok());
 }

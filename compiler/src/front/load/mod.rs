@@ -67,10 +67,13 @@ impl<'a> Reader<'a> {
         self.diags.push(d);
     }
 
+    /// Points at the node's first line only: a wrong collection may span
+    /// thousands, and the report would quote every one.
     pub(super) fn type_error(&mut self, node: &Node, target: &str) {
         let msg = format!("cannot unmarshal {} into {target}", node.type_name());
+        let span = first_line(self.file, node.span);
         self.diags.push(
-            Diagnostic::new(Code::Load, self.file, node.span, msg)
+            Diagnostic::new(Code::Load, self.file, span, msg)
                 .with_label(format!("expected {target}")),
         );
     }
@@ -262,6 +265,18 @@ impl Reader<'_> {
     }
 }
 
+/// The part of `span` on its first line, or `span` if that part is blank.
+fn first_line(file: &SourceFile, span: Span) -> Span {
+    let (start, end) = (span.start as usize, span.end as usize);
+    let text = file.text().get(start..end).unwrap_or_default();
+    match text.find('\n') {
+        Some(n) if !text[..n].trim().is_empty() => {
+            Span::new(start, start + text[..n].trim_end().len())
+        }
+        _ => span,
+    }
+}
+
 /// Integers as Go's YAML decoder reads them: decimal, `0x`, `0o`, `0b`, `_`.
 fn parse_int(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -332,6 +347,19 @@ mod tests {
             load("package: {name: a, version: 1}\npipeline:\n  - runs: [a, b]\n").unwrap_err();
         assert_eq!(err.0[0].message, "cannot unmarshal !!seq into string");
         assert_eq!(err.0[0].line(), 3);
+    }
+
+    #[test]
+    fn a_type_error_quotes_one_line() {
+        let nested = format!("{}x\n", "- ".repeat(90));
+        let text = format!(
+            "package: {{name: a, version: 1}}\npipeline:\n  - runs:\n      {nested}      - more\n"
+        );
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        let span = err.0[0].span;
+        assert_eq!(err.0[0].line(), 4);
+        assert!(!text[span.start as usize..span.end as usize].contains('\n'));
     }
 
     #[test]

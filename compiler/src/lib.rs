@@ -13,6 +13,7 @@ pub mod front;
 pub mod ir;
 pub mod lang;
 pub mod library;
+pub mod names;
 pub mod options;
 pub mod passes;
 pub mod query;

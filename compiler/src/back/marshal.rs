@@ -210,19 +210,38 @@ pub fn file_name(path: &str) -> &str {
     path.rsplit(['/', '\\']).next().unwrap_or(path)
 }
 
+/// The ops `node` reads, each after the ones it reads, `node` last. Walked
+/// with an explicit stack: a chain of steps is as long as the recipe.
 fn post_order(
     g: &LlbGraph,
     node: NodeIndex,
     seen: &mut HashMap<NodeIndex, ()>,
     out: &mut Vec<NodeIndex>,
 ) {
-    if seen.insert(node, ()).is_some() {
-        return;
+    // Each entry is a node and the reads of it still to visit, reversed.
+    let mut stack: Vec<(NodeIndex, Vec<NodeIndex>)> = Vec::new();
+    let enter = |n: NodeIndex, seen: &mut HashMap<NodeIndex, ()>| {
+        seen.insert(n, ()).is_none().then(|| {
+            let mut reads: Vec<NodeIndex> = g.op(n).reads().iter().map(|s| s.op).collect();
+            reads.reverse();
+            (n, reads)
+        })
+    };
+    stack.extend(enter(node, seen));
+    while let Some((_, reads)) = stack.last_mut() {
+        match reads.pop() {
+            Some(next) => {
+                if let Some(frame) = enter(next, seen) {
+                    stack.push(frame);
+                }
+            }
+            None => {
+                if let Some((done, _)) = stack.pop() {
+                    out.push(done);
+                }
+            }
+        }
     }
-    for s in g.op(node).reads() {
-        post_order(g, s.op, seen, out);
-    }
-    out.push(node);
 }
 
 fn encode(

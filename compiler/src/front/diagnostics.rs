@@ -83,6 +83,19 @@ impl fmt::Display for Code {
     }
 }
 
+/// At most `max` bytes of `text` (cut at a character), marked when cut: what
+/// a message quotes of an input that may be any size.
+pub fn excerpt(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// A place in a file with something to say about it.
 #[derive(Clone, Debug)]
 pub struct Note {

@@ -5,9 +5,9 @@
 
 use super::{Build, ExecStep, NativeSource, Suite};
 use crate::front::diagnostics::{Code, Diagnostic};
+use crate::names::{text_problem, valid_full_version, valid_name, word_problem};
 use crate::options::PinnedEnvironment;
 use crate::passes::native::is_hex;
-use crate::passes::parse_time::valid_name;
 use crate::source::{SourceFile, Span};
 
 /// What is wrong, and the recipe line it came from when there is one.
@@ -64,11 +64,32 @@ pub fn validate(build: &Build) -> Result<(), Invalid> {
             None,
         ));
     }
-    for (i, p) in build.packages.iter().enumerate() {
+    // Versions name files and every field is a `.PKGINFO` line.
+    for m in &build.metadata {
+        if !valid_full_version(&m.version) {
+            return Err(Invalid::new(
+                format!("package version {:?}", m.version),
+                None,
+            ));
+        }
+        let words = m.depends.iter().chain(&m.provides).chain(&m.replaces);
+        if words.chain(&m.triggers).any(|w| word_problem(w).is_some())
+            || [&m.description, &m.url, &m.commit, &m.license]
+                .iter()
+                .any(|t| text_problem(t).is_some())
+        {
+            return Err(Invalid::new(
+                format!("package {:?} has a field .PKGINFO cannot hold", m.name),
+                None,
+            ));
+        }
+    }
+    let mut names = std::collections::HashSet::new();
+    for p in &build.packages {
         if !valid_name(&p.name) {
             return Err(Invalid::new(format!("package name {:?}", p.name), None));
         }
-        if build.packages[..i].iter().any(|q| q.name == p.name) {
+        if !names.insert(p.name.as_str()) {
             return Err(Invalid::new(format!("package {:?} twice", p.name), None));
         }
         for step in &p.steps {
@@ -249,6 +270,7 @@ mod tests {
             debug: false,
             metadata: vec![PackageMeta {
                 name: "p".into(),
+                version: "1.0-r0".into(),
                 ..Default::default()
             }],
         }
@@ -266,6 +288,12 @@ mod tests {
             ("no package", |b| b.packages.clear()),
             ("first package", |b| b.package = "q".into()),
             ("metadata", |b| b.metadata.clear()),
+            ("package version", |b| {
+                b.metadata[0].version = "../x-r0".into()
+            }),
+            (".PKGINFO", |b| {
+                b.metadata[0].depends = vec!["a\npkgname = b".into()]
+            }),
             ("relative", |b| {
                 b.packages[0].steps[0].workdir = "src".into()
             }),

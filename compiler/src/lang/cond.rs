@@ -100,6 +100,40 @@ pub enum ConditionError {
     Syntax { condition: String, column: usize },
     #[error("incomplete condition `{0}`")]
     Incomplete(String),
+    #[error("condition `{condition}` nests parentheses more than {MAX_NESTING} deep")]
+    TooDeep { condition: String },
+}
+
+/// Parentheses may nest this deep: the parser recurses once per level.
+pub const MAX_NESTING: usize = 32;
+
+/// What a message quotes of a condition: enough to find it.
+fn excerpt(condition: &str) -> String {
+    crate::front::diagnostics::excerpt(condition.trim(), 120)
+}
+
+/// How deep parentheses outside quoted literals nest.
+fn nesting(condition: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let mut quote: Option<char> = None;
+    let mut chars = condition.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (Some(_), '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '(') => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            (None, ')') => depth = depth.saturating_sub(1),
+            (None, _) => {}
+        }
+    }
+    deepest
 }
 
 /// Evaluates a condition whose placeholders have been substituted. An empty
@@ -108,13 +142,18 @@ pub fn evaluate(condition: &str) -> Result<bool, ConditionError> {
     if condition.trim().is_empty() {
         return Ok(true);
     }
+    if nesting(condition) > MAX_NESTING {
+        return Err(ConditionError::TooDeep {
+            condition: excerpt(condition),
+        });
+    }
     match all_consuming(delimited(ws, expr, ws)).parse(condition) {
         Ok((_, v)) => Ok(v),
         Err(nom::Err::Error(e) | nom::Err::Failure(e)) => Err(ConditionError::Syntax {
-            condition: condition.trim().to_owned(),
+            condition: excerpt(condition),
             column: condition.len() - e.input.len() + 1,
         }),
-        Err(nom::Err::Incomplete(_)) => Err(ConditionError::Incomplete(condition.to_owned())),
+        Err(nom::Err::Incomplete(_)) => Err(ConditionError::Incomplete(excerpt(condition))),
     }
 }
 
@@ -170,6 +209,25 @@ mod tests {
         assert!(evaluate("x86_64 == 'x86_64'").is_err());
         assert!(evaluate("'a' == 'a' junk").is_err());
         assert!(evaluate("('a' == 'a'").is_err());
+    }
+
+    #[test]
+    fn deep_parentheses_are_an_error_not_an_overflow() {
+        let deep = format!("{}'a' == 'a'{}", "(".repeat(5000), ")".repeat(5000));
+        let err = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || evaluate(&deep).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert!(matches!(&err, ConditionError::TooDeep { condition } if condition.len() < 200));
+        let ok = format!(
+            "{}'a' == 'a'{}",
+            "(".repeat(MAX_NESTING),
+            ")".repeat(MAX_NESTING)
+        );
+        assert_eq!(evaluate(&ok), Ok(true));
+        assert_eq!(evaluate("'((((' == '(((('"), Ok(true));
     }
 
     #[test]

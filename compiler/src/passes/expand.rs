@@ -10,8 +10,15 @@ use crate::library::{Origin, PipelineLibrary};
 use crate::passes::native::is_hex;
 use crate::source::{SourceFile, Span};
 
-/// Nesting deeper than this is a definition that uses itself.
-const MAX_DEPTH: usize = 32;
+/// Steps may nest this deep, counting both inline `pipeline:` lists and
+/// `uses:`: later passes walk the tree recursively, and real recipes stay
+/// under ten.
+pub const MAX_DEPTH: usize = 32;
+
+/// A recipe may expand to this many steps in all, counting every step of
+/// every pipeline it uses: a few pipelines that each use the next ten times
+/// would otherwise make billions. Wolfi's largest stay under a thousand.
+pub const MAX_STEPS: usize = 50_000;
 
 /// Expands the package's steps, each subpackage's, and the tests': a build
 /// does not run tests, but melange compiles them, so their `uses:` must
@@ -51,6 +58,10 @@ pub struct Expander<'a> {
     pub recipe_file: &'a SourceFile,
     pub library: &'a PipelineLibrary,
     pub diags: Diagnostics,
+    /// The pipelines being expanded, outermost first.
+    chain: Vec<String>,
+    /// Steps made so far; past `MAX_STEPS` nothing more is expanded.
+    steps: usize,
 }
 
 impl<'a> Expander<'a> {
@@ -59,6 +70,8 @@ impl<'a> Expander<'a> {
             recipe_file,
             library,
             diags: Diagnostics::default(),
+            chain: Vec::new(),
+            steps: 0,
         }
     }
 
@@ -127,7 +140,34 @@ impl<'a> Expander<'a> {
             origin: here,
             required_steps: step.required_steps,
         };
+        if self.steps >= MAX_STEPS {
+            // Reported once; the count then stays one past the limit.
+            if self.steps == MAX_STEPS {
+                self.steps += 1;
+                let d = Diagnostic::new(
+                    Code::Uses,
+                    self.recipe_file,
+                    here,
+                    format!("the recipe expands to more than {MAX_STEPS} steps in all"),
+                )
+                .with_label("this step is past the limit")
+                .with_help("count the steps of the pipelines `uses:` names, and of theirs");
+                self.diags.push(d);
+            }
+            return out;
+        }
+        self.steps += 1;
         let inline = !step.pipeline.is_empty();
+        if inline && depth >= MAX_DEPTH {
+            self.error(
+                file,
+                step.span,
+                origin,
+                format!("steps nest more than {MAX_DEPTH} deep"),
+                "here",
+            );
+            return out;
+        }
         if !step.uses.is_empty() && !inline {
             self.uses(step, file, origin, &label, depth, &mut out);
         } else {
@@ -160,12 +200,28 @@ impl<'a> Expander<'a> {
             );
             return;
         }
+        if let Some(at) = self.chain.iter().position(|n| n == name) {
+            let cycle = self.chain[at..]
+                .iter()
+                .map(String::as_str)
+                .chain([name])
+                .collect::<Vec<_>>()
+                .join(" uses ");
+            self.error(
+                file,
+                step.uses.span,
+                origin,
+                format!("pipeline cycle: {cycle}"),
+                "uses a pipeline that is already being expanded",
+            );
+            return;
+        }
         if depth >= MAX_DEPTH {
             self.error(
                 file,
                 step.uses.span,
                 origin,
-                format!("pipeline {name:?} nests more than {MAX_DEPTH} deep; does it use itself?"),
+                format!("pipeline {name:?}: steps nest more than {MAX_DEPTH} deep"),
                 "here",
             );
             return;
@@ -244,11 +300,13 @@ impl<'a> Expander<'a> {
         out.needs = parsed.needs.clone();
         out.needs_file = def_file.clone();
         let origin = Some(origin.unwrap_or(step.span));
+        self.chain.push(name.to_owned());
         out.children = parsed
             .pipeline
             .iter()
             .map(|s| self.step(s, &def_file, origin, label, depth + 1))
             .collect();
+        self.chain.pop();
     }
 }
 
@@ -395,6 +453,96 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    fn cyclic_lib() -> PipelineLibrary {
+        let mut lib = PipelineLibrary::default();
+        let file = |uses: &str| format!("pipeline:\n  - uses: {uses}\n");
+        lib.add_dir(
+            "p",
+            [
+                ("a".to_owned(), file("b")),
+                ("b".to_owned(), file("c")),
+                ("c".to_owned(), file("b")),
+                ("me".to_owned(), file("me")),
+            ],
+        );
+        lib
+    }
+
+    fn expand_with(lib: &PipelineLibrary, text: &str) -> Diagnostics {
+        let file = SourceFile::new("r.yaml", text);
+        let recipe = load_recipe(&file).unwrap();
+        let mut e = Expander::new(&file, lib);
+        e.expand(&recipe.pipeline);
+        e.diags
+    }
+
+    #[test]
+    fn a_cycle_through_pipeline_files_is_named() {
+        let lib = cyclic_lib();
+        let diags = expand_with(
+            &lib,
+            "package: {name: a, version: 1}\npipeline:\n  - uses: a\n",
+        );
+        assert_eq!(diags.0.len(), 1);
+        let d = &diags.0[0];
+        assert_eq!(d.message, "pipeline cycle: b uses c uses b");
+        assert_eq!((d.file.name(), d.line()), ("r.yaml", 3));
+        assert_eq!(d.notes[0].file.name(), "p/c.yaml");
+        let diags = expand_with(
+            &lib,
+            "package: {name: a, version: 1}\npipeline:\n  - uses: me\n",
+        );
+        assert_eq!(diags.0[0].message, "pipeline cycle: me uses me");
+    }
+
+    #[test]
+    fn the_same_pipeline_twice_in_a_row_is_no_cycle() {
+        let diags = expand(
+            "package: {name: a, version: 1}\npipeline:\n  - uses: greet\n    with: {who: a}\n  - uses: greet\n    with: {who: b}\n",
+        )
+        .1;
+        assert!(diags.is_empty(), "{diags:?}");
+    }
+
+    #[test]
+    fn fan_out_stops_at_the_step_limit() {
+        let mut lib = PipelineLibrary::default();
+        let mut files = Vec::new();
+        for level in 0..8 {
+            let uses = format!("  - uses: l{}\n", level + 1).repeat(10);
+            files.push((format!("l{level}"), format!("pipeline:\n{uses}")));
+        }
+        files.push(("l8".to_owned(), "pipeline:\n  - runs: x\n".to_owned()));
+        lib.add_dir("p", files);
+        let file = SourceFile::new(
+            "r.yaml",
+            "package: {name: a, version: 1}\npipeline:\n  - uses: l0\n",
+        );
+        let recipe = load_recipe(&file).unwrap();
+        let mut e = Expander::new(&file, &lib);
+        e.expand(&recipe.pipeline);
+        // The work done is bounded by the limit, not by the fan-out.
+        assert_eq!(e.steps, MAX_STEPS + 1);
+        assert_eq!(e.diags.0.len(), 1);
+        assert_eq!(
+            e.diags.0[0].message,
+            format!("the recipe expands to more than {MAX_STEPS} steps in all")
+        );
+        assert_eq!(e.diags.0[0].line(), 3);
+    }
+
+    #[test]
+    fn inline_nesting_is_bounded() {
+        let mut text = String::from("package: {name: a, version: 1}\npipeline:\n");
+        for depth in 0..=MAX_DEPTH {
+            text.push_str(&format!("{}- pipeline:\n", "  ".repeat(2 * depth + 1)));
+        }
+        text.push_str(&format!("{}- runs: x\n", "  ".repeat(2 * MAX_DEPTH + 3)));
+        let diags = expand(&text).1;
+        assert_eq!(diags.0.len(), 1);
+        assert_eq!(diags.0[0].message, "steps nest more than 32 deep");
     }
 
     #[test]

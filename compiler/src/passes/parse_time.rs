@@ -8,11 +8,14 @@ use std::sync::{Mutex, OnceLock};
 
 use regex::Regex;
 
-use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
+use crate::front::diagnostics::{excerpt, Code, Diagnostic, Diagnostics};
 use crate::front::dotenv::parse_dotenv;
 use crate::front::load::load_vars_file;
 use crate::front::recipe::*;
-use crate::lang::template::{substitute, substitute_parse_time, substitute_with, Scope};
+use crate::lang::template::{
+    placeholders, substitute, substitute_parse_time, substitute_with, Scope,
+};
+use crate::names::{text_problem, valid_name, valid_version, word_problem};
 use crate::options::Options;
 use crate::source::{SourceFile, Span};
 
@@ -41,6 +44,7 @@ pub fn apply(
         }
     }
 
+    check_var_references(file, &recipe.vars, &mut diags);
     let scope = parse_scope(file, &recipe, &mut diags);
     let s = |t: &mut Text| t.value = substitute_parse_time(&t.value, &scope);
 
@@ -159,6 +163,98 @@ fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> S
         scope.insert(format!("vars.{}", t.to.value), value);
     }
     scope
+}
+
+/// Vars whose values name other vars may chain this deep.
+pub const MAX_VAR_DEPTH: usize = 16;
+
+/// Vars that name each other in a cycle never resolve, and a long chain
+/// of them is no recipe's intent: both are errors, found without recursion.
+fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnostics) {
+    let index: HashMap<&str, usize> = vars
+        .iter()
+        .enumerate()
+        .map(|(i, (k, _))| (k.as_str(), i))
+        .collect();
+    let edges: Vec<Vec<usize>> = vars
+        .iter()
+        .map(|(_, v)| {
+            placeholders(&v.value)
+                .into_iter()
+                .filter_map(|n| n.strip_prefix("vars."))
+                .filter_map(|n| index.get(n).copied())
+                .collect()
+        })
+        .collect();
+    if edges.iter().all(Vec::is_empty) {
+        return;
+    }
+    // 0: not seen, 1: on the path, 2: done; `depth` is the longest chain
+    // from a var, once done.
+    let mut state = vec![0u8; vars.len()];
+    let mut depth = vec![0usize; vars.len()];
+    let mut deepest: Option<usize> = None;
+    for root in 0..vars.len() {
+        if state[root] != 0 {
+            continue;
+        }
+        let mut path: Vec<(usize, usize)> = vec![(root, 0)];
+        state[root] = 1;
+        while let Some(&mut (node, ref mut next)) = path.last_mut() {
+            if let Some(&to) = edges[node].get(*next) {
+                *next += 1;
+                match state[to] {
+                    0 => {
+                        state[to] = 1;
+                        path.push((to, 0));
+                    }
+                    1 => {
+                        let at = path.iter().position(|(n, _)| *n == to).unwrap_or(0);
+                        let cycle: Vec<String> = path[at..]
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .chain([to])
+                            .map(|n| format!("vars.{}", vars[n].0.value))
+                            .collect();
+                        let (key, value) = &vars[to];
+                        diags.push(
+                            Diagnostic::new(
+                                Code::Recipe,
+                                file,
+                                value.span,
+                                format!("vars cycle: {}", cycle.join(" → ")),
+                            )
+                            .with_label(format!("vars.{} comes back to itself", key.value)),
+                        );
+                    }
+                    _ => {}
+                }
+            } else {
+                path.pop();
+                state[node] = 2;
+                depth[node] = 1 + edges[node].iter().map(|&t| depth[t]).max().unwrap_or(0);
+                if depth[node] > MAX_VAR_DEPTH && deepest.is_none_or(|d| depth[node] > depth[d]) {
+                    deepest = Some(node);
+                }
+            }
+        }
+    }
+    if let Some(start) = deepest {
+        let (key, value) = &vars[start];
+        diags.push(
+            Diagnostic::new(
+                Code::Recipe,
+                file,
+                value.span,
+                format!(
+                    "vars reference each other {} deep from vars.{}; at most {MAX_VAR_DEPTH} are allowed",
+                    depth[start],
+                    excerpt(&key.value, 80)
+                ),
+            )
+            .with_label("this value names another var, which names another, …"),
+        );
+    }
 }
 
 fn each_text(list: &mut [Text], f: impl Fn(&mut Text) + Copy) {
@@ -390,13 +486,6 @@ fn apply_build_options(
     }
 }
 
-/// A package name melange accepts.
-pub fn valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
-}
-
 fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
     let p = &recipe.package;
     let err = |span: Span, msg: String| Diagnostic::new(Code::Invalid, file, span, msg);
@@ -410,7 +499,24 @@ fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
     }
     if p.version.is_empty() {
         diags.push(err(p.span, "package.version is required".into()));
+    } else if !valid_version(&p.version.value) {
+        diags.push(
+            err(
+                p.version.span,
+                format!(
+                    "unable to parse version {:?}",
+                    excerpt(&p.version.value, 80)
+                ),
+            )
+            .with_label("not an apk version")
+            .with_help(
+                "digits separated by dots, an optional letter, then optional \
+                 _alpha, _beta, _pre, _rc, _cvs, _svn, _git, _hg or _p with digits; \
+                 the release goes in `epoch:`",
+            ),
+        );
     }
+    package_fields(file, p, diags);
     let priority = |t: &Text, diags: &mut Diagnostics| {
         if !t.is_empty() && t.value.trim().parse::<i64>().is_err() {
             diags.push(err(
@@ -422,8 +528,12 @@ fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
     priority(&p.dependencies.provider_priority, diags);
     priority(&p.dependencies.replaces_priority, diags);
     validate_steps(file, &recipe.pipeline, diags);
-    let mut seen: Vec<&str> = Vec::new();
+    let mut seen: std::collections::HashSet<&str> = Default::default();
     for s in &recipe.subpackages {
+        for t in [&s.description, &s.url, &s.commit] {
+            text_field(file, "subpackage", t, diags);
+        }
+        dependency_fields(file, &s.dependencies, &s.scriptlets, diags);
         priority(&s.dependencies.provider_priority, diags);
         priority(&s.dependencies.replaces_priority, diags);
         validate_steps(file, &s.pipeline, diags);
@@ -443,7 +553,57 @@ fn validate(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) {
                 format!("subpackage name {:?} is invalid", s.name.value),
             ));
         }
-        seen.push(&s.name.value);
+        seen.insert(&s.name.value);
+    }
+}
+
+/// The fields of the package that reach `.PKGINFO` and the index.
+fn package_fields(file: &SourceFile, p: &Package, diags: &mut Diagnostics) {
+    for t in [&p.description, &p.url, &p.commit] {
+        text_field(file, "package", t, diags);
+    }
+    for c in &p.copyright {
+        text_field(file, "copyright", &c.license, diags);
+    }
+    dependency_fields(file, &p.dependencies, &p.scriptlets, diags);
+}
+
+fn text_field(file: &SourceFile, what: &str, t: &Text, diags: &mut Diagnostics) {
+    if let Some(problem) = text_problem(&t.value) {
+        diags.push(
+            Diagnostic::new(
+                Code::Invalid,
+                file,
+                t.span,
+                format!("this {what} field holds {problem}"),
+            )
+            .with_label("it becomes a line of .PKGINFO"),
+        );
+    }
+}
+
+/// Each dependency, provide, replace and trigger path is one word.
+fn dependency_fields(file: &SourceFile, d: &Dependencies, s: &Scriptlets, diags: &mut Diagnostics) {
+    let lists = [
+        ("dependency", &d.runtime),
+        ("provide", &d.provides),
+        ("replace", &d.replaces),
+        ("trigger path", &s.trigger_paths),
+    ];
+    for (what, list) in lists {
+        for t in list {
+            if let Some(problem) = word_problem(t.value.trim()) {
+                diags.push(
+                    Diagnostic::new(
+                        Code::Invalid,
+                        file,
+                        t.span,
+                        format!("{what} {:?} holds {problem}", excerpt(t.value.trim(), 80)),
+                    )
+                    .with_label("each entry is one word of .PKGINFO and the index"),
+                );
+            }
+        }
     }
 }
 
@@ -533,6 +693,49 @@ mod tests {
         assert_eq!(get("B").as_deref(), Some("one"));
         assert_eq!(get("C").as_deref(), Some("c d"));
         assert_eq!(get("HOME").as_deref(), Some("/home/build"));
+    }
+
+    #[test]
+    fn a_vars_cycle_is_named() {
+        let err = run(
+            "package: {name: p, version: 1}\nvars:\n  a: x${{vars.b}}\n  b: ${{ vars.c }}\n  c: ${{vars.a}}\n  d: ${{vars.d}}\npipeline:\n  - runs: echo ${{vars.a}}\n",
+        )
+        .unwrap_err();
+        let found: Vec<(&str, u32)> = err
+            .0
+            .iter()
+            .map(|d| (d.message.as_str(), d.line()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("vars cycle: vars.a → vars.b → vars.c → vars.a", 3),
+                ("vars cycle: vars.d → vars.d", 6),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_vars_chain_is_an_error_on_a_small_stack() {
+        let mut text = String::from("package: {name: p, version: 1}\nvars:\n");
+        for i in 0..10_000 {
+            text.push_str(&format!("  v{i}: ${{{{vars.v{}}}}}\n", i + 1));
+        }
+        text.push_str("  v10000: end\n");
+        let err = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || run(&text).unwrap_err())
+            .unwrap()
+            .join()
+            .unwrap();
+        assert_eq!(err.0.len(), 1);
+        assert_eq!(
+            err.0[0].message,
+            "vars reference each other 10001 deep from vars.v0; at most 16 are allowed"
+        );
+        assert_eq!(err.0[0].line(), 3);
+        let short = "package: {name: p, version: 1}\nvars:\n  a: ${{vars.b}}\n  b: x\n";
+        assert!(run(short).is_ok());
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use melangec_compiler::front::yaml::{self, Node, NodeKind};
-use melangec_compiler::passes::parse_time::valid_name;
+use melangec_compiler::names::valid_name;
 use melangec_compiler::{Arch, SourceFile};
 use yaml_rust2::yaml::Hash;
 use yaml_rust2::{Yaml, YamlEmitter};

@@ -10,6 +10,8 @@ mod package;
 mod pipeline;
 mod shapes;
 
+use std::collections::HashMap;
+
 use shapes::UPDATE;
 
 use crate::front::diagnostics::{Code, Diagnostic, Diagnostics};
@@ -65,10 +67,13 @@ impl<'a> Reader<'a> {
         self.diags.push(d);
     }
 
+    /// Points at the node's first line only: a wrong collection may span
+    /// thousands, and the report would quote every one.
     pub(super) fn type_error(&mut self, node: &Node, target: &str) {
         let msg = format!("cannot unmarshal {} into {target}", node.type_name());
+        let span = first_line(self.file, node.span);
         self.diags.push(
-            Diagnostic::new(Code::Load, self.file, node.span, msg)
+            Diagnostic::new(Code::Load, self.file, span, msg)
                 .with_label(format!("expected {target}")),
         );
     }
@@ -86,12 +91,14 @@ impl<'a> Reader<'a> {
             return Vec::new();
         };
         let mut out: Vec<(&str, &Node, &Node)> = Vec::with_capacity(entries.len());
+        // Where each key was first written: a map may hold thousands.
+        let mut firsts: HashMap<&str, &Node> = HashMap::with_capacity(entries.len());
         for (k, v) in entries {
             let Some(key) = k.as_scalar() else {
                 self.type_error(k, "a string key");
                 continue;
             };
-            if let Some((_, first, _)) = out.iter().find(|(name, _, _)| *name == key) {
+            if let Some(first) = firsts.get(key) {
                 let line = self.file.line_of(first.span.start);
                 self.error(
                     k.span,
@@ -99,6 +106,7 @@ impl<'a> Reader<'a> {
                 );
                 continue;
             }
+            firsts.insert(key, k);
             out.push((key, k, v));
         }
         out
@@ -257,6 +265,18 @@ impl Reader<'_> {
     }
 }
 
+/// The part of `span` on its first line, or `span` if that part is blank.
+fn first_line(file: &SourceFile, span: Span) -> Span {
+    let (start, end) = (span.start as usize, span.end as usize);
+    let text = file.text().get(start..end).unwrap_or_default();
+    match text.find('\n') {
+        Some(n) if !text[..n].trim().is_empty() => {
+            Span::new(start, start + text[..n].trim_end().len())
+        }
+        _ => span,
+    }
+}
+
 /// Integers as Go's YAML decoder reads them: decimal, `0x`, `0o`, `0b`, `_`.
 fn parse_int(s: &str) -> Option<i64> {
     let s = s.trim();
@@ -327,6 +347,19 @@ mod tests {
             load("package: {name: a, version: 1}\npipeline:\n  - runs: [a, b]\n").unwrap_err();
         assert_eq!(err.0[0].message, "cannot unmarshal !!seq into string");
         assert_eq!(err.0[0].line(), 3);
+    }
+
+    #[test]
+    fn a_type_error_quotes_one_line() {
+        let nested = format!("{}x\n", "- ".repeat(90));
+        let text = format!(
+            "package: {{name: a, version: 1}}\npipeline:\n  - runs:\n      {nested}      - more\n"
+        );
+        let err = load(&text).unwrap_err();
+        assert_eq!(err.0.len(), 1);
+        let span = err.0[0].span;
+        assert_eq!(err.0[0].line(), 4);
+        assert!(!text[span.start as usize..span.end as usize].contains('\n'));
     }
 
     #[test]

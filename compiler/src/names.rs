@@ -10,12 +10,16 @@ pub fn valid_name(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || "+_.-".contains(c))
 }
 
-/// Suffixes apk orders versions by, in its order.
+/// Suffixes apk orders versions by, in its order; the first four come
+/// before a release, the rest after it.
 const SUFFIXES: [&str; 9] = ["alpha", "beta", "pre", "rc", "cvs", "svn", "git", "hg", "p"];
+const PRE_RELEASE: usize = 4;
 
 /// An upstream version in apk's grammar, without the `-r` epoch: digits
 /// separated by dots, one optional lowercase letter, then `_suffix` words
-/// each with optional digits (`1.2.3`, `2.0b`, `1.0_rc2`, `6.4_p20240101`).
+/// each with optional digits (`1.2.3`, `2.0b`, `1.0_rc2`, `6.4_p20240101`):
+/// at most one pre-release suffix, then at most one post-release one, as
+/// apko reads them.
 pub fn valid_version(version: &str) -> bool {
     let bytes = version.as_bytes();
     let mut i = 0;
@@ -38,13 +42,20 @@ pub fn valid_version(version: &str) -> bool {
     if i < bytes.len() && bytes[i].is_ascii_lowercase() {
         i += 1;
     }
+    // 0: no suffix yet, 1: after a pre-release one, 2: after a post-release one.
+    let mut stage = 0;
     while i < bytes.len() && bytes[i] == b'_' {
         i += 1;
         // `pre` is tried before `p`.
-        let Some(suffix) = SUFFIXES.iter().find(|s| version[i..].starts_with(**s)) else {
+        let Some(at) = SUFFIXES.iter().position(|s| version[i..].starts_with(*s)) else {
             return false;
         };
-        i += suffix.len();
+        let next = if at < PRE_RELEASE { 1 } else { 2 };
+        if stage >= next || (next == 1 && stage != 0) {
+            return false;
+        }
+        stage = next;
+        i += SUFFIXES[at].len();
         digits(&mut i);
     }
     i == bytes.len()
@@ -122,6 +133,10 @@ mod tests {
             "1.0 ",
             "1.0_",
             "1.0_pz",
+            // A pre-release after a post-release one, or two of a kind.
+            "1.0_p1_rc1",
+            "1.0_rc1_beta2",
+            "1.0_p1_git2",
         ] {
             assert!(!valid_version(bad), "{bad:?}");
         }

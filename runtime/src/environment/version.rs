@@ -4,59 +4,16 @@
 
 use std::cmp::Ordering;
 
-/// Whether `v` is a version apko accepts (the stricter of the two readers).
+use melangec_compiler::names;
+
+/// Whether `v` is a version apko accepts, with or without its `-r` epoch
+/// (constraints may leave it out); the grammar is the compiler's.
 pub fn is_valid(v: &str) -> bool {
-    let b = v.as_bytes();
-    let mut i = 0;
-    let digits = |i: &mut usize| {
-        let start = *i;
-        while *i < b.len() && b[*i].is_ascii_digit() {
-            *i += 1;
-        }
-        *i > start
-    };
-    if !digits(&mut i) {
-        return false;
+    if v.contains("-r") {
+        names::valid_full_version(v)
+    } else {
+        names::valid_version(v)
     }
-    while i < b.len() && b[i] == b'.' {
-        i += 1;
-        if !digits(&mut i) {
-            return false;
-        }
-    }
-    if i < b.len() && b[i].is_ascii_lowercase() {
-        i += 1;
-    }
-    let mut stage = 0;
-    while i < b.len() && b[i] == b'_' {
-        let rest = &v[i + 1..];
-        let Some((name, rank)) = SUFFIXES
-            .iter()
-            .filter(|(s, _)| rest.starts_with(*s))
-            .max_by_key(|(s, _)| s.len())
-        else {
-            return false;
-        };
-        // At most one pre-release suffix, then at most one post-release one.
-        let pre = *rank < 0;
-        let next = if pre { 1 } else { 2 };
-        if stage >= next || (pre && stage != 0) {
-            return false;
-        }
-        stage = next;
-        i += 1 + name.len();
-        digits(&mut i);
-    }
-    if i < b.len() {
-        if !v[i..].starts_with("-r") {
-            return false;
-        }
-        i += 2;
-        if !digits(&mut i) || i != b.len() {
-            return false;
-        }
-    }
-    true
 }
 
 /// Suffixes and their order relative to no suffix (0).

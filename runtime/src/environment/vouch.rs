@@ -3,7 +3,7 @@
 //! of one of the environment's repositories that verifies against the
 //! keyring in force now, as a fresh resolution's packages are.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 use super::index::{self, Index};
@@ -36,15 +36,16 @@ pub async fn vouch(
         }
         by_repository.entry(&p.repository).or_default().push(p);
     }
+    // An index lists tens of thousands of packages: looked up, not scanned.
     let unlisted = |index: &Index, packages: &[&Locked]| -> Option<String> {
+        let listed: HashSet<(&str, &str, &str)> = index
+            .packages
+            .iter()
+            .map(|i| (i.name.as_str(), i.version.as_str(), i.checksum.as_str()))
+            .collect();
         packages
             .iter()
-            .find(|p| {
-                !index
-                    .packages
-                    .iter()
-                    .any(|i| i.name == p.name && i.version == p.version && i.checksum == p.checksum)
-            })
+            .find(|p| !listed.contains(&(p.name.as_str(), p.version.as_str(), p.checksum.as_str())))
             .map(|p| p.file_name())
     };
     for (repository, packages) in by_repository {

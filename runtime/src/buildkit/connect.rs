@@ -18,9 +18,17 @@ use super::addr::Addr;
 /// allows the same).
 pub const MAX_MESSAGE: usize = 16 << 20;
 
+/// The HTTP/2 connection window of our side of every connection. h2 closes
+/// a connection (ENHANCE_YOUR_CALM) once the small DATA frames it holds
+/// unread cost more than half this window; a daemon sends thousands of
+/// small messages (a listing, a chatty log) faster than any reader takes
+/// them at times. Memory stays bounded by each stream's own window.
+pub const CONNECTION_WINDOW: u32 = 1 << 30;
+
 pub async fn channel(addr: &Addr, timeout: Duration) -> io::Result<Channel> {
     let endpoint = Endpoint::from_static("http://localhost")
         .connect_timeout(timeout)
+        .initial_connection_window_size(CONNECTION_WINDOW)
         .timeout(Duration::from_secs(24 * 3600));
     let connected = match addr.clone() {
         Addr::Unix(path) => endpoint

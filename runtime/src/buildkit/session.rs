@@ -204,6 +204,7 @@ impl AsyncWrite for Pipe {
 /// Serves the session's services on `pipe` until it closes.
 pub async fn serve(pipe: DuplexStream, offer: Offer, state: ExportState, failure: SendFailure) {
     let server = tonic::transport::Server::builder()
+        .initial_connection_window_size(super::connect::CONNECTION_WINDOW)
         .add_service(HealthServer::new(HealthService))
         .add_service(FileSyncServer::new(FileSyncService {
             dirs: offer.dirs,

@@ -16,7 +16,7 @@ use melangec_proto::fsutil::types::packet::PacketType;
 use melangec_proto::fsutil::types::{Packet, Stat};
 
 use super::mode::{self, Kind};
-use super::{emit, packet, Outgoing, TransferError};
+use super::{packet, Outgoing, TransferError};
 
 /// What arrived.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -26,19 +26,71 @@ pub struct Received {
 }
 
 struct Pending {
-    file: File,
+    /// Open only while its data arrives: a tree of many files is never
+    /// held open all at once.
+    file: Option<File>,
     path: PathBuf,
     stat: Stat,
 }
 
+/// At most this much received data waits to be written; past it the
+/// daemon's sends wait on HTTP/2 flow control.
+const QUEUED_BYTES: usize = 64 << 20;
+
+type Message = Result<Packet, tonic::Status>;
+
 /// Receives a tree into `dest` (created if missing), merging with what is
 /// there. Owners are ours; modes and times are the sender's.
+///
+/// Reading the stream and writing files are apart: messages are taken off
+/// the connection as they arrive (h2 closes a connection on which many
+/// small DATA frames sit unread, and a listing is thousands of them) and
+/// written to disk off the async threads; replies are queued, never
+/// awaited, since the sender stops reading REQs while its data is unread.
 pub async fn receive(
     dest: &Path,
-    mut incoming: impl Stream<Item = Result<Packet, tonic::Status>> + Unpin + Send,
+    mut incoming: impl Stream<Item = Message> + Unpin + Send + 'static,
     out: Outgoing,
 ) -> Result<Received, TransferError> {
     std::fs::create_dir_all(dest)?;
+    let (replies, mut queued) = tokio::sync::mpsc::unbounded_channel::<Packet>();
+    tokio::spawn(async move {
+        while let Some(p) = queued.recv().await {
+            if out.send(Ok(p)).await.is_err() {
+                break;
+            }
+        }
+    });
+    let (taken, arrived) = tokio::sync::mpsc::unbounded_channel();
+    let room = std::sync::Arc::new(tokio::sync::Semaphore::new(QUEUED_BYTES));
+    tokio::spawn(async move {
+        while let Some(m) = incoming.next().await {
+            // A message's own size plus what holding it costs.
+            let size = (m.as_ref().map_or(0, |p| p.data.len()) + 256).min(QUEUED_BYTES);
+            let Ok(permit) = room.clone().acquire_many_owned(size as u32).await else {
+                break;
+            };
+            if taken.send((m, permit)).is_err() {
+                break;
+            }
+        }
+    });
+    let dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || write_tree(&dest, arrived, replies))
+        .await
+        .map_err(|e| TransferError(format!("the receiver stopped: {e}")))?
+}
+
+fn write_tree(
+    dest: &Path,
+    mut arrived: tokio::sync::mpsc::UnboundedReceiver<(Message, tokio::sync::OwnedSemaphorePermit)>,
+    replies: tokio::sync::mpsc::UnboundedSender<Packet>,
+) -> Result<Received, TransferError> {
+    let emit = |p: Packet| {
+        replies
+            .send(p)
+            .map_err(|_| TransferError("the other side closed the transfer".into()))
+    };
     let mut got = Received::default();
     let mut next_id: u32 = 0;
     let mut open: HashMap<u32, Pending> = HashMap::new();
@@ -47,8 +99,8 @@ pub async fn receive(
     let mut fin_sent = false;
 
     let result = loop {
-        let msg = match incoming.next().await {
-            Some(m) => m,
+        let msg = match arrived.blocking_recv() {
+            Some((m, _written)) => m,
             // The sender ending the stream after our FIN is a normal end.
             None if fin_sent => break Ok(()),
             None => break Err(TransferError("the sender closed the transfer early".into())),
@@ -64,7 +116,7 @@ pub async fn receive(
                 let Some(stat) = p.stat.filter(|s| !s.path.is_empty()) else {
                     listed = true;
                     if open.is_empty() && !fin_sent {
-                        emit(&out, packet(PacketType::PacketFin)).await?;
+                        emit(packet(PacketType::PacketFin))?;
                         fin_sent = true;
                     }
                     continue;
@@ -77,11 +129,18 @@ pub async fn receive(
                 got.entries += 1;
                 match create(dest, &stat) {
                     Ok(Created::Dir(path)) => dirs.push((path, stat)),
-                    Ok(Created::File(file, path)) => {
-                        open.insert(id, Pending { file, path, stat });
+                    Ok(Created::File(path)) => {
+                        open.insert(
+                            id,
+                            Pending {
+                                file: None,
+                                path,
+                                stat,
+                            },
+                        );
                         let mut req = packet(PacketType::PacketReq);
                         req.id = id;
-                        emit(&out, req).await?;
+                        emit(req)?;
                     }
                     Ok(Created::Done) => {}
                     Err(e) => break Err(e),
@@ -97,12 +156,23 @@ pub async fn receive(
                         break Err(e);
                     }
                     if listed && open.is_empty() && !fin_sent {
-                        emit(&out, packet(PacketType::PacketFin)).await?;
+                        emit(packet(PacketType::PacketFin))?;
                         fin_sent = true;
                     }
                 } else {
                     got.bytes += p.data.len() as u64;
-                    if let Err(e) = pending.file.write_all(&p.data) {
+                    let written =
+                        match &mut pending.file {
+                            Some(f) => f.write_all(&p.data),
+                            None => File::options().append(true).open(&pending.path).and_then(
+                                |mut f| {
+                                    f.write_all(&p.data)?;
+                                    pending.file = Some(f);
+                                    Ok(())
+                                },
+                            ),
+                        };
+                    if let Err(e) = written {
                         break Err(TransferError(format!("{}: {e}", pending.path.display())));
                     }
                 }
@@ -125,7 +195,7 @@ pub async fn receive(
     if let Err(e) = &result {
         let mut err = packet(PacketType::PacketErr);
         err.data = e.0.clone().into_bytes();
-        let _ = out.send(Ok(err)).await;
+        let _ = emit(err);
         return Err(e.clone());
     }
     if !fin_sent || !open.is_empty() {
@@ -142,7 +212,7 @@ pub async fn receive(
 
 enum Created {
     Dir(PathBuf),
-    File(File, PathBuf),
+    File(PathBuf),
     Done,
 }
 
@@ -203,8 +273,8 @@ fn create(dest: &Path, stat: &Stat) -> Result<Created, TransferError> {
             Ok(Created::Done)
         }
         Kind::Regular => {
-            let file = File::create(&path).map_err(io)?;
-            Ok(Created::File(file, path))
+            File::create(&path).map_err(io)?;
+            Ok(Created::File(path))
         }
         Kind::NamedPipe | Kind::CharDevice | Kind::BlockDevice => {
             let kind_bits = match kind {

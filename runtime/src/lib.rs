@@ -10,6 +10,7 @@ pub mod atomic;
 pub mod buildkit;
 pub mod cancel;
 pub mod environment;
+pub mod exclusive;
 pub mod file_error;
 pub mod job;
 pub mod listing;

@@ -340,6 +340,66 @@ fn signal_during_step(name: &str, signal: i32, code: i32) {
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// SIGKILL leaves a partial export (nothing can clean up after it); the next
+/// build into the workspace removes it, and a stale temporary file of an
+/// interrupted write in the package directory, but never a live build's.
+#[test]
+fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
+    let _serial = serial();
+    let ws = workspace("killed");
+    let recipe = ws.join("slow.yaml");
+    std::fs::write(
+        &recipe,
+        "package: {name: slow, version: 1.0.0, epoch: 0, description: slow, copyright: [{license: MIT}]}\n\
+         environment: {contents: {packages: [busybox]}}\n\
+         pipeline:\n  - runs: |\n      echo NONCE >/dev/null\n      echo sleeping-now\n      sleep 120\n"
+            .replace("NONCE", &nonce().to_string()),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_melangec"))
+        .arg("build")
+        .arg(&recipe)
+        .arg("--environment-dir")
+        .arg(rootfs())
+        .arg("--workspace-dir")
+        .arg(&ws)
+        .arg("--out-dir")
+        .arg(ws.join("packages"))
+        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut log = String::new();
+    loop {
+        let mut line = String::new();
+        let n = std::io::BufRead::read_line(&mut stderr, &mut line).unwrap();
+        assert!(n > 0, "the step never started:\n{log}");
+        log.push_str(&line);
+        if line.contains(" sleeping-now") {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let partials = |ws: &Path| -> Vec<String> {
+        std::fs::read_dir(ws.join("x86_64"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".melange-out.partial-"))
+            .collect()
+    };
+    assert_eq!(partials(&ws).len(), 1, "SIGKILL leaves its partial export");
+    let stale = ws.join("packages/x86_64/.hello-tool-2.1.0-r3.apk.tmp-4000000");
+    std::fs::create_dir_all(stale.parent().unwrap()).unwrap();
+    std::fs::write(&stale, b"half a package").unwrap();
+
+    ok(&build_at(&daemon(), "with-subpackage.yaml", &ws, &[]));
+    assert_eq!(partials(&ws), Vec::<String>::new());
+    assert!(!stale.exists(), "the stale temporary file is removed");
+    assert!(ws.join("packages/x86_64/hello-tool-2.1.0-r3.apk").is_file());
+}
+
 /// Makes a recipe new to the daemon's cache.
 fn nonce() -> u128 {
     std::time::SystemTime::now()
@@ -605,4 +665,127 @@ fn the_environment_comes_from_an_apk_repository() {
     assert!(ws
         .join("x86_64/melange-out/hello-tool/usr/bin/hello-tool")
         .is_file());
+}
+
+/// Builds writing one workspace and one package directory at once take
+/// turns where they write: each package holds its own files only, the
+/// export left is one build's whole tree, and the index lists them all.
+#[test]
+fn concurrent_builds_into_one_workspace_take_turns() {
+    let _serial = serial();
+    let ws = workspace("concurrent");
+    let nonce = nonce();
+    let recipe = |name: &str| {
+        let path = ws.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "package: {{name: {name}, version: 1.0.0, epoch: 0, description: {name}, copyright: [{{license: MIT}}]}}\n\
+                 environment: {{contents: {{packages: [busybox]}}}}\n\
+                 pipeline:\n\
+                 \x20 - runs: |\n      echo {nonce} >/dev/null\n      mkdir -p ${{{{targets.destdir}}}}/files\n      \
+                 for i in $(seq 1 3000); do echo {name} > ${{{{targets.destdir}}}}/files/$i; done\n"
+            ),
+        )
+        .unwrap();
+        path
+    };
+    let (a, b) = (recipe("alpha"), recipe("beta"));
+    let spawn = |recipe: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_melangec"))
+            .arg("build")
+            .arg(recipe)
+            .arg("--environment-dir")
+            .arg(rootfs())
+            .arg("--workspace-dir")
+            .arg(&ws)
+            .arg("--out-dir")
+            .arg(ws.join("packages"))
+            .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    // Two recipes, then one recipe twice.
+    for pair in [[&a, &b], [&a, &a]] {
+        let children: Vec<_> = pair.iter().map(|r| spawn(r)).collect();
+        for child in children {
+            ok(&child.wait_with_output().unwrap());
+        }
+    }
+
+    let dir = ws.join("packages/x86_64");
+    let index = std::fs::read(dir.join("APKINDEX.tar.gz")).unwrap();
+    let mut indexed: Vec<String> = melangec::apk::read::index(&index)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    indexed.sort();
+    assert_eq!(indexed, ["alpha", "beta"]);
+    for name in ["alpha", "beta"] {
+        let apk = dir.join(format!("{name}-1.0.0-r0.apk"));
+        let listing = Command::new("tar").arg("-tzf").arg(&apk).output().unwrap();
+        assert!(listing.status.success());
+        let files = String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .filter(|l| l.starts_with("files/") && l.len() > "files/".len())
+            .count();
+        assert_eq!(files, 3000, "{name}");
+        let contents = Command::new("tar")
+            .arg("-xzOf")
+            .arg(&apk)
+            .arg("--wildcards")
+            .arg("files/*")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&contents.stdout);
+        assert!(
+            text.lines().all(|l| l == name),
+            "{name} holds another build's files"
+        );
+    }
+    let out_tree = ws.join("x86_64/melange-out/alpha/files");
+    assert_eq!(std::fs::read_dir(&out_tree).unwrap().count(), 3000);
+    let left: Vec<_> = std::fs::read_dir(ws.join("x86_64"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["melange-out"], "nothing partial is left");
+}
+
+/// A tree of many small files is thousands of small messages on one
+/// connection: all of it arrives, and its package holds every file.
+#[test]
+fn thirty_thousand_small_files_are_exported_whole() {
+    let _serial = serial();
+    let ws = workspace("many-files");
+    let recipe = ws.join("many.yaml");
+    std::fs::write(
+        &recipe,
+        format!(
+            "package: {{name: many, version: 1.0.0, epoch: 0, description: many, copyright: [{{license: MIT}}]}}\n\
+             environment: {{contents: {{packages: [busybox]}}}}\n\
+             pipeline:\n\
+             \x20 - runs: |\n      echo {} >/dev/null\n      mkdir -p ${{{{targets.destdir}}}}/f\n      \
+             cd ${{{{targets.destdir}}}}/f && for i in $(seq 1 30000); do echo $i > $i; done\n",
+            nonce()
+        ),
+    )
+    .unwrap();
+    let out = build_on(&daemon(), &recipe, &ws, &[]);
+    ok(&out);
+    let tree = ws.join("x86_64/melange-out/many/f");
+    assert_eq!(std::fs::read_dir(&tree).unwrap().count(), 30000);
+    assert_eq!(
+        std::fs::read_to_string(tree.join("29999")).unwrap(),
+        "29999\n"
+    );
+    let apk = ws.join("packages/x86_64/many-1.0.0-r0.apk");
+    let listing = Command::new("tar").arg("-tzf").arg(&apk).output().unwrap();
+    let files = String::from_utf8_lossy(&listing.stdout)
+        .lines()
+        .filter(|l| l.starts_with("f/") && l.len() > 2)
+        .count();
+    assert_eq!(files, 30000);
 }

@@ -253,3 +253,71 @@ fn a_bare_cleanup_flag_is_accepted() {
         "{err}"
     );
 }
+
+/// `index` lists only whole packages and `sign` signs only a whole package
+/// or an index: a truncated `.apk` or a stray gzip is refused by name, and
+/// nothing is written.
+#[test]
+fn index_and_sign_refuse_what_is_not_a_whole_package() {
+    let dir = scratch("whole");
+    std::fs::create_dir_all(dir.join("tree/usr/share")).unwrap();
+    std::fs::write(dir.join("tree/usr/share/blob"), vec![3u8; 200_000]).unwrap();
+    let out = melangec()
+        .arg("package")
+        .arg(dir.join("tree"))
+        .args(["--name", "blob", "--version", "1-r0", "--out-dir"])
+        .arg(dir.join("out"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let apk = dir.join("out/x86_64/blob-1-r0.apk");
+    let bytes = std::fs::read(&apk).unwrap();
+    let cut = dir.join("cut.apk");
+    std::fs::write(&cut, &bytes[..bytes.len() - 10]).unwrap();
+
+    let index = dir.join("APKINDEX.tar.gz");
+    let out = melangec()
+        .arg("index")
+        .arg("-o")
+        .arg(&index)
+        .arg(&apk)
+        .arg(&cut)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(err.contains("cut.apk"), "{err}");
+    assert!(!index.exists(), "no index is written");
+
+    let key = dir.join("k.rsa");
+    assert!(melangec()
+        .args(["keygen", "--key-size", "2048"])
+        .arg(&key)
+        .status()
+        .unwrap()
+        .success());
+    let stray = dir.join("notes.tar.gz");
+    assert!(Command::new("tar")
+        .arg("-czf")
+        .arg(&stray)
+        .arg("-C")
+        .arg(&dir)
+        .arg("tree")
+        .status()
+        .unwrap()
+        .success());
+    for (file, says) in [(&stray, "no .PKGINFO"), (&cut, "cut.apk")] {
+        let before = std::fs::read(file).unwrap();
+        let out = melangec()
+            .arg("sign")
+            .arg("--signing-key")
+            .arg(&key)
+            .arg(file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{} was signed", file.display());
+        assert!(err.contains(says), "{err}");
+        assert_eq!(std::fs::read(file).unwrap(), before, "left as it was");
+    }
+}

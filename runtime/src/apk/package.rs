@@ -17,7 +17,6 @@ use super::key::Key;
 use super::sca::{self, File};
 use super::{gz, hex, Error};
 use crate::listing::{self, Child};
-use crate::scratch::Scratch;
 
 use super::tarball::{Entry, Tar, DIRECTORY, HARDLINK, REGULAR, SYMLINK};
 use crate::file_error::{ReadError, WriteError};
@@ -28,7 +27,7 @@ pub struct Apk {
     pub file_name: String,
     /// Signature (if any) and control members.
     head: Vec<u8>,
-    data: Scratch,
+    data: std::fs::File,
     pub info: Info,
 }
 
@@ -36,14 +35,12 @@ impl Apk {
     /// The whole package in memory (for tests and small packages).
     pub fn bytes(&self) -> Result<Vec<u8>, Error> {
         let mut out = self.head.clone();
-        std::fs::File::open(self.data.path())
-            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut out))
-            .map_err(|source| {
-                Error::Read(ReadError {
-                    path: self.data.path().to_path_buf(),
-                    source,
-                })
-            })?;
+        std::io::Read::read_to_end(&mut self.data_reader(), &mut out).map_err(|source| {
+            Error::Read(ReadError {
+                path: std::env::temp_dir(),
+                source,
+            })
+        })?;
         Ok(out)
     }
 
@@ -52,7 +49,7 @@ impl Apk {
     pub fn write_to(&self, path: &Path) -> Result<(), Error> {
         crate::atomic::write_with(path, 0o644, |out| {
             out.write_all(&self.head)?;
-            std::io::copy(&mut std::fs::File::open(self.data.path())?, out)?;
+            std::io::copy(&mut self.data_reader(), out)?;
             Ok(())
         })
         .map_err(|source| {
@@ -61,6 +58,52 @@ impl Apk {
                 source,
             })
         })
+    }
+
+    fn data_reader(&self) -> ReadAt<'_> {
+        ReadAt {
+            file: &self.data,
+            at: 0,
+        }
+    }
+}
+
+/// Reads a file from its start by position, leaving its offset alone, so a
+/// shared `&Apk` can be written more than once.
+struct ReadAt<'a> {
+    file: &'a std::fs::File,
+    at: u64,
+}
+
+impl std::io::Read for ReadAt<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = std::os::unix::fs::FileExt::read_at(self.file, buf, self.at)?;
+        self.at += n as u64;
+        Ok(n)
+    }
+}
+
+/// A file in `dir` with no name (`O_TMPFILE`), gone when closed; where the
+/// filesystem cannot make one, a named file unlinked at once.
+fn anonymous_file(dir: &Path) -> std::io::Result<std::fs::File> {
+    use rustix::fs::{Mode, OFlags};
+    let flags = OFlags::RDWR | OFlags::CLOEXEC;
+    match rustix::fs::open(dir, flags | OFlags::TMPFILE, Mode::from_raw_mode(0o600)) {
+        Ok(fd) => Ok(fd.into()),
+        Err(_) => {
+            let path = dir.join(format!(
+                ".melangec-data-{}-{}",
+                std::process::id(),
+                NEXT.fetch_add(1, Ordering::Relaxed)
+            ));
+            let file = std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create_new(true)
+                .open(&path)?;
+            std::fs::remove_file(&path)?;
+            Ok(file)
+        }
     }
 }
 
@@ -204,21 +247,16 @@ pub fn build_unless(
         walk(tree, "", &mut entries, &mut HashMap::new())?;
     }
 
-    // Data segment, streamed: tar into gzip into a hashed temporary file.
-    let temp = Scratch::new(std::env::temp_dir().join(format!(
-        "melangec-{}-{}-{}.data.gz",
-        meta.name,
-        std::process::id(),
-        NEXT.fetch_add(1, Ordering::Relaxed)
-    )));
-    // Everything below writes the data member into `temp`.
+    // Data segment, streamed: tar into gzip into a hashed temporary file
+    // that has no name, so not even a killed build leaves it behind.
+    let temp_dir = std::env::temp_dir();
     let io = |source| {
         Error::Write(WriteError {
-            path: temp.path().to_path_buf(),
+            path: temp_dir.clone(),
             source,
         })
     };
-    let file = std::fs::File::create(temp.path()).map_err(io)?;
+    let file = anonymous_file(&temp_dir).map_err(io)?;
     let sink = Hashing {
         inner: std::io::BufWriter::with_capacity(1 << 20, file),
         sha256: Sha256::new(),
@@ -282,7 +320,7 @@ pub fn build_unless(
     sink.flush().map_err(io)?;
     let datahash = hex(&sink.sha256.finalize_reset());
     let data_len = sink.len;
-    drop(sink);
+    let data_file = sink.inner.into_inner().map_err(|e| io(e.into_error()))?;
     if size == 0 && (!entries.is_empty() || !meta.scripts.is_empty()) {
         size = 1;
     }
@@ -359,7 +397,7 @@ pub fn build_unless(
     Ok(Apk {
         file_name: format!("{}-{}.apk", meta.name, meta.version),
         head,
-        data: temp,
+        data: data_file,
         info,
     })
 }
@@ -367,6 +405,7 @@ pub fn build_unless(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::scratch::Scratch;
 
     fn options() -> Options<'static> {
         Options {

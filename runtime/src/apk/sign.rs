@@ -26,6 +26,12 @@ pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, Error> {
     let signed: Vec<u8> = if is_index {
         unsigned.concat()
     } else {
+        // A signature vouches for the data through the control member's
+        // datahash: a gzip that is not a whole, intact package is refused.
+        if !read::names(first)?.iter().any(|n| n == ".PKGINFO") {
+            return Err(Error::NoPkgInfo);
+        }
+        read::verified(&unsigned.concat())?;
         first.to_vec()
     };
     let mut out = key.signature_member(&signed, epoch);
@@ -79,5 +85,47 @@ mod tests {
         let (first, _) = read::first_member(&signed).unwrap();
         assert_eq!(&signed[first.len()..], &unsigned[..]);
         assert_eq!(signed, index::build(&[apk.info], 7, Some(&key)));
+    }
+
+    #[test]
+    fn only_a_whole_package_or_an_index_is_signed() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-sign-whole-{}", std::process::id())),
+        );
+        std::fs::create_dir_all(dir.path().join("tree")).unwrap();
+        std::fs::write(dir.path().join("tree/file"), vec![7u8; 64 << 10]).unwrap();
+        let (private, _) = key::generate(&dir.path().join("a.rsa"), 2048).unwrap();
+        let key = Key::load(&private).unwrap();
+        let meta = PackageMeta {
+            name: "full".into(),
+            version: "1-r0".into(),
+            ..Default::default()
+        };
+        let opts = package::Options {
+            arch: "x86_64",
+            epoch: 7,
+            namespace: "",
+            key: None,
+        };
+        let whole = package::build(&dir.path().join("tree"), &meta, &opts)
+            .unwrap()
+            .bytes()
+            .unwrap();
+        let truncated = &whole[..whole.len() - 100];
+        assert!(matches!(
+            resign(truncated, &key, 7),
+            Err(Error::DataHash { .. }) | Err(Error::NotGzip { .. })
+        ));
+
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut header = tar::Header::new_gnu();
+        header.set_size(3);
+        header.set_cksum();
+        tar.append_data(&mut header, "notes.txt", &b"hi\n"[..])
+            .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, &tar.into_inner().unwrap()).unwrap();
+        let plain = gz.finish().unwrap();
+        assert!(matches!(resign(&plain, &key, 7), Err(Error::NoPkgInfo)));
     }
 }

@@ -1,6 +1,6 @@
 //! `melangec index`: an APKINDEX.tar.gz for packages.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use melangec::apk::key::Key;
 use melangec::apk::{read, repository};
@@ -29,9 +29,13 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
     let key = args.signing_key.as_deref().map(Key::load).transpose()?;
     let mut infos = Vec::new();
     for apk in &args.apks {
-        infos.push(read::package(&read_file(apk)?).map_err(|e| e.in_file(apk))?);
+        // Listed only if whole: a truncated or altered package fails its
+        // datahash here, not in every later install.
+        let bytes = read_file(apk)?;
+        infos.push(read::verified(&bytes).map_err(|e| e.in_file(apk))?.0);
     }
     let epoch = source_date_epoch()?;
+    let _held = super::hold_dir(args.output.parent().unwrap_or(Path::new(".")))?;
     let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
     eprintln!("wrote {} ({count} packages)", args.output.display());
     Ok(())

@@ -247,6 +247,9 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
     let partial = arch_dir.join(format!(".melange-out.partial-{}", new_id()));
     // An interrupted or failed build leaves no partial export behind.
     let _cleanup = Scratch::new(partial.clone());
+    // Claimed while this build lives, so a later build can tell it from
+    // one a killed build left, and remove only those.
+    let _claim = crate::exclusive::claim(&partial)?;
 
     let mut offer = Offer::default();
     if let Some(dir) = &environment_dir {
@@ -286,6 +289,7 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
             generate_index: req.packaging.generate_index,
         },
         cancel,
+        console,
     )
     .await?;
     Ok(Built {

@@ -13,7 +13,9 @@ use crate::apk::key::Key;
 use crate::apk::{self, package, repository};
 use crate::buildkit::solve::new_id;
 use crate::cancel::Cancel;
+use crate::exclusive::{self, HoldError};
 use crate::file_error::WriteError;
+use crate::progress::Console;
 
 pub struct Job {
     /// The export, still in its partial directory.
@@ -29,36 +31,88 @@ pub struct Job {
     pub generate_index: bool,
 }
 
-pub async fn package(job: Job, cancel: &Cancel) -> Result<Vec<PathBuf>, Error> {
-    let cancel = cancel.clone();
-    let task = tokio::task::spawn_blocking(move || -> Result<Vec<PathBuf>, Error> {
-        let opts = package::Options {
-            arch: &job.arch,
-            epoch: job.epoch,
-            namespace: &job.namespace,
-            key: job.key.as_ref(),
-        };
-        if !job.tree.is_dir() {
-            std::fs::create_dir_all(&job.tree).map_err(|source| {
+pub async fn package(job: Job, cancel: &Cancel, console: &Console) -> Result<Vec<PathBuf>, Error> {
+    let Job {
+        tree,
+        target,
+        metas,
+        arch,
+        epoch,
+        namespace,
+        key,
+        out_dir,
+        generate_index,
+    } = job;
+    let flag = cancel.clone();
+    let (tree, arch, namespace, key, built) = blocking(move || {
+        if !tree.is_dir() {
+            std::fs::create_dir_all(&tree).map_err(|source| {
                 Error::Write(WriteError {
-                    path: job.tree.clone(),
+                    path: tree.clone(),
                     source,
                 })
             })?;
         }
-        let built = match repository::build_packages(&job.tree, &job.metas, &opts, cancel.flag()) {
+        let opts = options(&arch, epoch, &namespace, key.as_ref());
+        let built = match repository::build_packages(&tree, &metas, &opts, flag.flag()) {
             Err(apk::Error::Stopped) => return Err(Error::Cancelled),
             other => other?,
         };
-        replace_dir(&job.tree, &job.target)?;
+        Ok((tree, arch, namespace, key, built))
+    })
+    .await?;
+
+    // Another build writing the same workspace or packages waits here, so
+    // the export moved and the index merged are this build's alone.
+    let arch_out = out_dir.join(&arch);
+    let workspace = target.parent().unwrap_or(&target).to_path_buf();
+    let held = exclusive::hold(&[workspace.as_path(), arch_out.as_path()], cancel, |dir| {
+        console.line(format_args!(
+            "waiting for another build writing {}",
+            dir.display()
+        ))
+    })
+    .await
+    .map_err(|e| match e {
+        HoldError::Cancelled => Error::Cancelled,
+        HoldError::Write(w) => Error::Write(w),
+    })?;
+    blocking(move || {
+        let _held = held;
+        exclusive::sweep(&workspace);
+        exclusive::sweep(&arch_out);
+        replace_dir(&tree, &target)?;
+        let opts = options(&arch, epoch, &namespace, key.as_ref());
         Ok(repository::write_packages(
             &built,
             &opts,
-            &job.out_dir,
-            job.generate_index,
+            &out_dir,
+            generate_index,
         )?)
-    });
-    task.await.map_err(|e| Error::Packaging(e.to_string()))?
+    })
+    .await
+}
+
+fn options<'a>(
+    arch: &'a str,
+    epoch: u64,
+    namespace: &'a str,
+    key: Option<&'a Key>,
+) -> package::Options<'a> {
+    package::Options {
+        arch,
+        epoch,
+        namespace,
+        key,
+    }
+}
+
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Error> + Send + 'static,
+) -> Result<T, Error> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Packaging(e.to_string()))?
 }
 
 /// Puts `new` where `target` is, replacing it; the old tree is removed only

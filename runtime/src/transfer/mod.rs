@@ -212,7 +212,7 @@ mod tests {
         link.stat = Some(melangec_proto::fsutil::types::Stat {
             path: "l".into(),
             mode: mode::SYMLINK | 0o777,
-            linkname: base.to_string_lossy().into_owned(),
+            linkname: base.as_os_str().as_encoded_bytes().to_vec(),
             ..Default::default()
         });
         let mut through = packet(PacketType::PacketStat);

@@ -238,8 +238,22 @@ fn place(dest: &Path, rel: &str) -> Result<PathBuf, TransferError> {
     Ok(path)
 }
 
+/// A name as the sender sent it. Go sends any bytes; a package's tar
+/// headers and index hold UTF-8, so a name that is not is refused, by name.
+fn utf8<'a>(name: &'a [u8], of: &[u8]) -> Result<&'a str, TransferError> {
+    std::str::from_utf8(name).map_err(|_| {
+        let what = String::from_utf8_lossy(of);
+        let link = if name.as_ptr() == of.as_ptr() { "" } else { "the link target of " };
+        TransferError(format!(
+            "{link}{what:?} is not UTF-8: a package cannot carry it (rename it in the step that makes it)"
+        ))
+    })
+}
+
 fn create(dest: &Path, stat: &Stat) -> Result<Created, TransferError> {
-    let path = place(dest, &stat.path)?;
+    let rel = utf8(&stat.path, &stat.path)?;
+    let linkname = utf8(&stat.linkname, &stat.path)?;
+    let path = place(dest, rel)?;
     let perm = mode::unix_perm(stat.mode);
     let existing = std::fs::symlink_metadata(&path).ok();
     let kind = mode::kind(stat.mode);
@@ -263,12 +277,12 @@ fn create(dest: &Path, stat: &Stat) -> Result<Created, TransferError> {
             Ok(Created::Dir(path))
         }
         Kind::Symlink => {
-            symlink(&stat.linkname, &path).map_err(io)?;
+            symlink(linkname, &path).map_err(io)?;
             set_times(&path, stat.mod_time, true)?;
             Ok(Created::Done)
         }
-        Kind::Regular if !stat.linkname.is_empty() => {
-            let target = place(dest, &stat.linkname)?;
+        Kind::Regular if !linkname.is_empty() => {
+            let target = place(dest, linkname)?;
             std::fs::hard_link(&target, &path).map_err(io)?;
             Ok(Created::Done)
         }

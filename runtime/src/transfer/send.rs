@@ -2,6 +2,7 @@
 //! requested file as DATA chunks, answer the receiver's FIN with ours.
 
 use std::collections::{BTreeMap, HashMap};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
@@ -225,13 +226,13 @@ impl Walk<'_> {
     ) -> Result<(), TransferError> {
         let ft = meta.file_type();
         let mut stat = Stat {
-            path: path.to_owned(),
+            path: path.as_bytes().to_vec(),
             mode: mode::to_go(meta.mode()),
             uid: if self.zero_owner { 0 } else { meta.uid() },
             gid: if self.zero_owner { 0 } else { meta.gid() },
             size: meta.size() as i64,
             mod_time: meta.mtime() * 1_000_000_000 + meta.mtime_nsec(),
-            linkname: String::new(),
+            linkname: Vec::new(),
             devmajor: 0,
             devminor: 0,
             xattrs: BTreeMap::new(),
@@ -241,7 +242,7 @@ impl Walk<'_> {
             stat.size = 0;
             self.sent_dirs.push(path.to_owned());
         } else if ft.is_symlink() {
-            stat.linkname = std::fs::read_link(full)?.to_string_lossy().into_owned();
+            stat.linkname = std::fs::read_link(full)?.into_os_string().into_vec();
         } else if ft.is_block_device() || ft.is_char_device() {
             let rdev = meta.rdev();
             stat.devmajor = libc::major(rdev) as i64;
@@ -250,7 +251,7 @@ impl Walk<'_> {
             let key = (meta.dev(), meta.ino());
             match self.inodes.get(&key) {
                 Some(first) if meta.nlink() > 1 => {
-                    stat.linkname = first.clone();
+                    stat.linkname = first.as_bytes().to_vec();
                     stat.size = 0;
                 }
                 _ => {

@@ -269,7 +269,11 @@ fn index_and_sign_refuse_what_is_not_a_whole_package() {
         .arg(dir.join("out"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let apk = dir.join("out/x86_64/blob-1-r0.apk");
     let bytes = std::fs::read(&apk).unwrap();
     let cut = dir.join("cut.apk");

@@ -44,8 +44,8 @@ pub fn apply(
         }
     }
 
-    check_var_references(file, &recipe.vars, &mut diags);
-    let scope = parse_scope(file, &recipe, &mut diags);
+    let chains = check_var_references(file, &recipe.vars, &mut diags);
+    let scope = parse_scope(file, &recipe, chains, &mut diags);
     let s = |t: &mut Text| t.value = substitute_parse_time(&t.value, &scope);
 
     each_package_text(&mut recipe.package, s);
@@ -120,7 +120,10 @@ fn compiled(pattern: &str) -> Result<Regex, regex::Error> {
     Ok(re)
 }
 
-fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> Scope {
+/// How long a var's value may grow by naming others.
+const MAX_VAR_BYTES: usize = 1 << 20;
+
+fn parse_scope(file: &SourceFile, recipe: &Recipe, chains: Chains, diags: &mut Diagnostics) -> Scope {
     let p = &recipe.package;
     let mut scope = Scope::new();
     scope.insert("package.name".into(), p.name.value.clone());
@@ -133,6 +136,33 @@ fn parse_scope(file: &SourceFile, recipe: &Recipe, diags: &mut Diagnostics) -> S
     );
     for (k, v) in &recipe.vars {
         scope.insert(format!("vars.{}", k.value), v.value.clone());
+    }
+    // A var naming a var is resolved to the end of its chain (melange's
+    // two passes stop at two links, leaving `${{vars.c}}` in a script);
+    // the chains are known acyclic and short, so this ends.
+    if let Chains::Resolvable(order) = chains {
+        for i in order {
+            let (k, v) = &recipe.vars[i];
+            let key = format!("vars.{}", k.value);
+            let resolved = substitute_parse_time(&scope[&key], &scope);
+            if resolved.len() > MAX_VAR_BYTES {
+                diags.push(
+                    Diagnostic::new(
+                        Code::Recipe,
+                        file,
+                        v.span,
+                        format!(
+                            "vars.{} grows past {} MiB through the vars it names",
+                            excerpt(&k.value, 80),
+                            MAX_VAR_BYTES >> 20
+                        ),
+                    )
+                    .with_label("this value"),
+                );
+                break;
+            }
+            scope.insert(key, resolved);
+        }
     }
     for t in &recipe.var_transforms {
         let from = match substitute_with(&t.from.value, |n| scope.get(n).map(String::as_str)) {
@@ -170,7 +200,14 @@ pub const MAX_VAR_DEPTH: usize = 16;
 
 /// Vars that name each other in a cycle never resolve, and a long chain
 /// of them is no recipe's intent: both are errors, found without recursion.
-fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnostics) {
+/// Whether vars that name vars can be resolved: if so, in an order where
+/// every var comes after those it names.
+enum Chains {
+    Resolvable(Vec<usize>),
+    Broken,
+}
+
+fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnostics) -> Chains {
     let index: HashMap<&str, usize> = vars
         .iter()
         .enumerate()
@@ -187,8 +224,10 @@ fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnosti
         })
         .collect();
     if edges.iter().all(Vec::is_empty) {
-        return;
+        return Chains::Resolvable(Vec::new());
     }
+    let mut broken = false;
+    let mut order = Vec::with_capacity(vars.len());
     // 0: not seen, 1: on the path, 2: done; `depth` is the longest chain
     // from a var, once done.
     let mut state = vec![0u8; vars.len()];
@@ -217,6 +256,7 @@ fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnosti
                             .map(|n| format!("vars.{}", vars[n].0.value))
                             .collect();
                         let (key, value) = &vars[to];
+                        broken = true;
                         diags.push(
                             Diagnostic::new(
                                 Code::Recipe,
@@ -232,6 +272,7 @@ fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnosti
             } else {
                 path.pop();
                 state[node] = 2;
+                order.push(node);
                 depth[node] = 1 + edges[node].iter().map(|&t| depth[t]).max().unwrap_or(0);
                 if depth[node] > MAX_VAR_DEPTH && deepest.is_none_or(|d| depth[node] > depth[d]) {
                     deepest = Some(node);
@@ -254,6 +295,12 @@ fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnosti
             )
             .with_label("this value names another var, which names another, …"),
         );
+        broken = true;
+    }
+    if broken {
+        Chains::Broken
+    } else {
+        Chains::Resolvable(order)
     }
 }
 
@@ -633,6 +680,16 @@ mod tests {
         let file = SourceFile::new("t.yaml", text);
         let recipe = load_recipe(&file)?;
         apply(&file, recipe, &Options::new(Arch::X86_64))
+    }
+
+    #[test]
+    fn vars_naming_vars_resolve_to_the_end_of_the_chain() {
+        let (_, scope) = run(
+            "package: {name: p, version: 1.2.3}\nvars:\n  a: A${{vars.b}}\n  b: B${{vars.c}}\n  c: C${{vars.d}}\n  d: D${{package.version}}\npipeline:\n  - runs: echo ${{vars.a}}\n",
+        )
+        .unwrap();
+        assert_eq!(scope["vars.a"], "ABCD1.2.3");
+        assert_eq!(scope["vars.c"], "CD1.2.3");
     }
 
     #[test]

@@ -117,6 +117,14 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             )));
         }
         let packages = read::index(signed).map_err(|e| fail(e.to_string()))?;
+        // Names and versions become file names in the cache and the
+        // environment: even a signed index may not name a path.
+        if let Some(bad) = packages.iter().find(|p| !safe_record(&p.name, &p.version)) {
+            return Err(fail(format!(
+                "the index lists a package {:?} version {:?}, which no package may be called",
+                bad.name, bad.version
+            )));
+        }
         return Ok(Index {
             repository: repository.to_owned(),
             packages,
@@ -131,6 +139,15 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             format!(" (signed by {})", tried.join(", "))
         }
     )))
+}
+
+fn safe_record(name: &str, version: &str) -> bool {
+    melangec_compiler::names::valid_name(name)
+        && !version.is_empty()
+        && !version.starts_with('.')
+        && version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+_.-~".contains(c))
 }
 
 fn file_name(p: &Path) -> String {
@@ -174,6 +191,21 @@ mod tests {
         let last = tampered.len() - 9;
         tampered[last] ^= 1;
         assert!(verify(&repo, &tampered, std::slice::from_ref(&public)).is_err());
+
+        // Signed, but naming a path: refused.
+        for (name, version) in [("../../etc", "1-r0"), ("ok", "1/../../x-r0")] {
+            let bad = Info {
+                name: name.into(),
+                version: version.into(),
+                ..info.clone()
+            };
+            let signed = crate::apk::index::build(&[bad], 0, Some(&key));
+            let err = verify(&repo, &signed, std::slice::from_ref(&public))
+                .err()
+                .unwrap()
+                .to_string();
+            assert!(err.contains("which no package may be called"), "{err}");
+        }
 
         // The same over http from a one-shot loopback server.
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -123,7 +123,12 @@ fn compiled(pattern: &str) -> Result<Regex, regex::Error> {
 /// How long a var's value may grow by naming others.
 const MAX_VAR_BYTES: usize = 1 << 20;
 
-fn parse_scope(file: &SourceFile, recipe: &Recipe, chains: Chains, diags: &mut Diagnostics) -> Scope {
+fn parse_scope(
+    file: &SourceFile,
+    recipe: &Recipe,
+    chains: Chains,
+    diags: &mut Diagnostics,
+) -> Scope {
     let p = &recipe.package;
     let mut scope = Scope::new();
     scope.insert("package.name".into(), p.name.value.clone());

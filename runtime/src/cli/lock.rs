@@ -49,7 +49,7 @@ pub fn run(args: LockArgs) -> Result<(), Failure> {
             wanted.note_absent(&console);
             let lock = prepare::resolve(&wanted, &cache, &inputs.file, &build.environment).await?;
             if pinned::fetchable(&lock.packages).is_ok() {
-                pinned::remember(&cache, &lock.packages).await?;
+                pinned::remember(&cache, &lock.packages, wanted.setup().keys).await?;
             }
             Ok::<_, Failure>(lock)
         });

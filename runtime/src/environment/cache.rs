@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use sha1::Sha1;
 use sha2::{Digest, Sha256};
 
+use super::index::{self, SignatureError};
 use super::{fetch, Error};
 use crate::apk::{hex, q1, read};
 use crate::atomic::write as write_atomic;
@@ -57,12 +58,17 @@ impl PackageRef<'_> {
 /// index describes ([`check`]); one that does not (a disk fault, a copy cut
 /// short, a change by hand) is removed and downloaded again. A download is
 /// checked before it is kept, so a truncated or altered one never is.
-pub async fn package(cache: &Path, p: &PackageRef<'_>) -> Result<(Vec<u8>, String), Error> {
+pub async fn package(
+    cache: &Path,
+    p: &PackageRef<'_>,
+    keyring: &[PathBuf],
+) -> Result<(Vec<u8>, String), Error> {
     let file = p.path(cache);
     let sidecar = file.with_extension("sha256");
     if let (Ok(bytes), Ok(recorded)) = (std::fs::read(&file), std::fs::read_to_string(&sidecar)) {
         let sha = hex(&Sha256::digest(&bytes));
-        if sha == recorded.trim() && check(p, &bytes, &file.display().to_string()).is_ok() {
+        if sha == recorded.trim() && check(p, &bytes, &file.display().to_string(), keyring).is_ok()
+        {
             return Ok((bytes, sha));
         }
     }
@@ -71,7 +77,7 @@ pub async fn package(cache: &Path, p: &PackageRef<'_>) -> Result<(Vec<u8>, Strin
     let _ = std::fs::remove_file(&file);
     let relative = p.relative();
     let bytes = fetch::file(p.repository, &relative).await?;
-    check(p, &bytes, &format!("{}/{relative}", p.repository))?;
+    check(p, &bytes, &format!("{}/{relative}", p.repository), keyring)?;
     let sha = hex(&Sha256::digest(&bytes));
     write_atomic(&file, &bytes, 0o644)?;
     write_atomic(&sidecar, format!("{sha}\n").as_bytes(), 0o644)?;
@@ -79,9 +85,11 @@ pub async fn package(cache: &Path, p: &PackageRef<'_>) -> Result<(Vec<u8>, Strin
 }
 
 /// Whether `bytes` (read from `at`) are the package the index describes:
-/// its control member's SHA-1 is the index's `C:`, and its data is what the
-/// `datahash` in that control member records.
-fn check(p: &PackageRef<'_>, bytes: &[u8], at: &str) -> Result<(), Error> {
+/// its control member's SHA-1 is the index's `C:`, a signature it carries
+/// by a key of the keyring verifies (one by another key proves nothing, as
+/// for apk: the signed index vouches for the control member), and its data
+/// is what the `datahash` in that control member records.
+fn check(p: &PackageRef<'_>, bytes: &[u8], at: &str, keyring: &[PathBuf]) -> Result<(), Error> {
     let parts = read::parts(bytes).map_err(|e| Error::package(at, e))?;
     let found = q1(&Sha1::digest(parts.control));
     if found != p.checksum {
@@ -90,14 +98,27 @@ fn check(p: &PackageRef<'_>, bytes: &[u8], at: &str) -> Result<(), Error> {
             format!("checksum {found} does not match the index's {}", p.checksum),
         ));
     }
+    let members = read::control_members(bytes).map_err(|e| Error::package(at, e))?;
+    if members.len() > 1 {
+        let signatures = read::tar_files(&members[0].1).map_err(|e| Error::package(at, e))?;
+        match index::signed_by(&signatures, parts.control, keyring) {
+            Ok(_) => {}
+            Err(SignatureError::Bad(reason)) => return Err(Error::package(at, reason)),
+            Err(SignatureError::Read(e)) => return Err(Error::Read(e)),
+        }
+    }
     read::verified_data(&parts).map_err(|e| Error::package(at, e))?;
     Ok(())
 }
 
 /// The sha256 of a package, downloading it into the cache first if it is
 /// not there or no longer checks.
-pub async fn sha256(cache: &Path, p: &PackageRef<'_>) -> Result<String, Error> {
-    Ok(package(cache, p).await?.1)
+pub async fn sha256(
+    cache: &Path,
+    p: &PackageRef<'_>,
+    keyring: &[PathBuf],
+) -> Result<String, Error> {
+    Ok(package(cache, p, keyring).await?.1)
 }
 
 #[cfg(test)]
@@ -143,7 +164,7 @@ mod tests {
             sha256: hex(&Sha256::digest(&good)),
         };
         let p = locked.package_ref();
-        assert_eq!(locked.read(&cache).await.unwrap(), good);
+        assert_eq!(locked.read(&cache, &[]).await.unwrap(), good);
         let kept = p.path(&cache);
         let sidecar = kept.with_extension("sha256");
         assert_eq!(std::fs::read(&kept).unwrap(), good);
@@ -153,7 +174,7 @@ mod tests {
         let at = changed.len() - 20;
         changed[at] ^= 1;
         std::fs::write(&kept, &changed).unwrap();
-        assert_eq!(locked.read(&cache).await.unwrap(), good);
+        assert_eq!(locked.read(&cache, &[]).await.unwrap(), good);
         assert_eq!(std::fs::read(&kept).unwrap(), good);
 
         // Cut short, with a sidecar that matches the cut file: the control
@@ -161,18 +182,66 @@ mod tests {
         let cut = &good[..good.len() - 100];
         std::fs::write(&kept, cut).unwrap();
         std::fs::write(&sidecar, hex(&Sha256::digest(cut))).unwrap();
-        assert_eq!(locked.read(&cache).await.unwrap(), good);
+        assert_eq!(locked.read(&cache, &[]).await.unwrap(), good);
         assert_eq!(std::fs::read(&kept).unwrap(), good);
 
         // A download cut short is refused and never kept.
         std::fs::remove_file(&kept).unwrap();
         std::fs::write(&published, cut).unwrap();
-        let err = package(&cache, &p).await.unwrap_err().to_string();
+        let err = package(&cache, &p, &[]).await.unwrap_err().to_string();
         assert!(
             err.contains("hello-1-r0.apk") && err.contains("datahash"),
             "{err}"
         );
         assert!(!kept.exists() && !sidecar.exists());
-        assert!(sha256(&cache, &p).await.is_err());
+        assert!(sha256(&cache, &p, &[]).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_package_signature_by_a_key_of_the_keyring_must_verify() {
+        let dir = Scratch::new(
+            std::env::temp_dir().join(format!("melangec-cache-sig-{}", std::process::id())),
+        );
+        let tree = dir.path().join("tree");
+        std::fs::create_dir_all(&tree).unwrap();
+        std::fs::write(tree.join("f"), "f\n").unwrap();
+        let (private, public) =
+            crate::apk::key::generate(&dir.path().join("keys/packager.rsa"), 2048).unwrap();
+        let key = crate::apk::key::Key::load(&private).unwrap();
+        let meta = PackageMeta {
+            name: "signed".into(),
+            version: "1-r0".into(),
+            ..Default::default()
+        };
+        let opts = package::Options {
+            arch: "x86_64",
+            epoch: 0,
+            namespace: "",
+            key: Some(&key),
+        };
+        let apk = package::build(&tree, &meta, &opts).unwrap();
+        let good = apk.bytes().unwrap();
+        let p = PackageRef {
+            repository: "unused",
+            arch: "x86_64",
+            name: "signed",
+            version: "1-r0",
+            checksum: &apk.info.checksum,
+        };
+        let keyring = [public];
+        assert!(check(&p, &good, "signed.apk", &keyring).is_ok());
+
+        // The signature member re-made over other bytes: the control member
+        // and its C: are untouched, the signature is not theirs.
+        let members = read::control_members(&good).unwrap();
+        let forged = key.signature_member(b"something else", 0);
+        let mut bad = forged.clone();
+        bad.extend_from_slice(&good[members[0].0.len()..]);
+        let err = check(&p, &bad, "signed.apk", &keyring)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("does not verify"), "{err}");
+        // By a key the keyring lacks it proves nothing; the index vouches.
+        assert!(check(&p, &bad, "signed.apk", &[]).is_ok());
     }
 }

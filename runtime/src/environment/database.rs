@@ -29,11 +29,12 @@ pub struct Loaded {
 pub async fn load(
     cache: &Path,
     packages: &[Locked],
+    keyring: &[PathBuf],
     root: Option<&Path>,
 ) -> Result<Vec<Loaded>, Error> {
     let mut loaded = Vec::new();
     for p in packages {
-        let bytes = p.read(cache).await?;
+        let bytes = p.read(cache, keyring).await?;
         let info = read::package(&bytes).map_err(|e| Error::package(p.file_name(), e))?;
         loaded.push(Loaded {
             locked: p.clone(),

@@ -81,6 +81,58 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
     let (sig_member, sig_content) = read::first_member(bytes).map_err(|e| fail(e.to_string()))?;
     let signatures = read::tar_files(&sig_content).map_err(|e| fail(e.to_string()))?;
     let signed = &bytes[sig_member.len()..];
+    match signed_by(&signatures, signed, keyring) {
+        Ok(Signed::By(key_name)) => {
+            let packages = read::index(signed).map_err(|e| fail(e.to_string()))?;
+            // Names and versions become file names in the cache and the
+            // environment: even a signed index may not name a path.
+            if let Some(bad) = packages.iter().find(|p| !safe_record(&p.name, &p.version)) {
+                return Err(fail(format!(
+                    "the index lists a package {:?} version {:?}, which no package may be called",
+                    bad.name, bad.version
+                )));
+            }
+            Ok(Index {
+                repository: repository.to_owned(),
+                packages,
+                signed_by: key_name,
+            })
+        }
+        Ok(Signed::NotByKeyring(tried)) => Err(fail(format!(
+            "the index is not signed by any key in the keyring{}",
+            if tried.is_empty() {
+                String::new()
+            } else {
+                format!(" (signed by {})", tried.join(", "))
+            }
+        ))),
+        Err(SignatureError::Read(e)) => Err(Error::Read(e)),
+        Err(SignatureError::Bad(reason)) => Err(fail(reason)),
+    }
+}
+
+/// What the signature members of an index or a package say of `signed`.
+pub enum Signed {
+    /// Verified with this key of the keyring.
+    By(String),
+    /// By none of the keyring's keys: these others, if any.
+    NotByKeyring(Vec<String>),
+}
+
+pub enum SignatureError {
+    Read(ReadError),
+    /// A signature by a key of the keyring that does not verify.
+    Bad(String),
+}
+
+/// Checks signature members (`.SIGN.<RSA|RSA256>.<key name>`) over `signed`
+/// with the key of the keyring that has that file name. A signature by a
+/// key of the keyring must verify; one by another key proves nothing.
+pub fn signed_by(
+    signatures: &[(String, Vec<u8>)],
+    signed: &[u8],
+    keyring: &[PathBuf],
+) -> Result<Signed, SignatureError> {
     let mut tried = Vec::new();
     for (name, signature) in signatures.iter().filter(|(n, _)| n.starts_with(".SIGN.")) {
         let Some((alg, key_name)) = name[".SIGN.".len()..].split_once('.') else {
@@ -91,19 +143,20 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             continue;
         };
         let pem = std::fs::read_to_string(key_path).map_err(|source| {
-            Error::Read(ReadError {
+            SignatureError::Read(ReadError {
                 path: key_path.clone(),
                 source,
             })
         })?;
+        let bad = |reason: String| SignatureError::Bad(reason);
         let key = RsaPublicKey::from_public_key_pem(&pem).map_err(|e| {
-            fail(format!(
+            bad(format!(
                 "{} is not an RSA public key: {e}",
                 key_path.display()
             ))
         })?;
         let sig = Signature::try_from(signature.as_slice())
-            .map_err(|e| fail(format!("the signature by {key_name} is malformed: {e}")))?;
+            .map_err(|e| bad(format!("the signature by {key_name} is malformed: {e}")))?;
         let ok = match alg {
             "RSA256" => VerifyingKey::<Sha256>::new(key)
                 .verify(signed, &sig)
@@ -112,33 +165,11 @@ pub fn verify(repository: &str, bytes: &[u8], keyring: &[PathBuf]) -> Result<Ind
             _ => false,
         };
         if !ok {
-            return Err(fail(format!(
-                "the index signature by {key_name} does not verify"
-            )));
+            return Err(bad(format!("the signature by {key_name} does not verify")));
         }
-        let packages = read::index(signed).map_err(|e| fail(e.to_string()))?;
-        // Names and versions become file names in the cache and the
-        // environment: even a signed index may not name a path.
-        if let Some(bad) = packages.iter().find(|p| !safe_record(&p.name, &p.version)) {
-            return Err(fail(format!(
-                "the index lists a package {:?} version {:?}, which no package may be called",
-                bad.name, bad.version
-            )));
-        }
-        return Ok(Index {
-            repository: repository.to_owned(),
-            packages,
-            signed_by: key_name.to_owned(),
-        });
+        return Ok(Signed::By(key_name.to_owned()));
     }
-    Err(fail(format!(
-        "the index is not signed by any key in the keyring{}",
-        if tried.is_empty() {
-            String::new()
-        } else {
-            format!(" (signed by {})", tried.join(", "))
-        }
-    )))
+    Ok(Signed::NotByKeyring(tried))
 }
 
 fn safe_record(name: &str, version: &str) -> bool {

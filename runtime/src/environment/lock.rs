@@ -38,8 +38,8 @@ impl Locked {
 
     /// The package's bytes, from the cache or its repository, which must
     /// still have the sha256 the lock recorded.
-    pub async fn read(&self, cache: &Path) -> Result<Vec<u8>, Error> {
-        let (bytes, sha) = cache::package(cache, &self.package_ref()).await?;
+    pub async fn read(&self, cache: &Path, keyring: &[PathBuf]) -> Result<Vec<u8>, Error> {
+        let (bytes, sha) = cache::package(cache, &self.package_ref(), keyring).await?;
         if sha != self.sha256 {
             return Err(Error::package(
                 format!("{}/{}", self.repository, self.package_ref().relative()),
@@ -106,7 +106,7 @@ pub async fn lock(req: &Request<'_>, cache: &Path) -> Result<ArchLock, Error> {
             version: &p.version,
             checksum: &p.checksum,
         };
-        let sha256 = cache::sha256(cache, &package).await?;
+        let sha256 = cache::sha256(cache, &package, req.keyring).await?;
         out.push(Locked {
             name: p.name,
             version: p.version,

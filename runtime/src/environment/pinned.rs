@@ -38,11 +38,18 @@ fn memo_path(cache: &Path, packages: &[Locked]) -> PathBuf {
 
 /// Reads every package once to work out what [`pin`] needs, and keeps it:
 /// `lock` does this so that `compile`, which downloads nothing, can pin.
-pub async fn remember(cache: &Path, packages: &[Locked]) -> Result<(), Error> {
-    memo(cache, packages, Network::Allowed).await.map(|_| ())
+pub async fn remember(cache: &Path, packages: &[Locked], keyring: &[PathBuf]) -> Result<(), Error> {
+    memo(cache, packages, keyring, Network::Allowed)
+        .await
+        .map(|_| ())
 }
 
-async fn memo(cache: &Path, packages: &[Locked], network: Network) -> Result<Memo, Error> {
+async fn memo(
+    cache: &Path,
+    packages: &[Locked],
+    keyring: &[PathBuf],
+    network: Network,
+) -> Result<Memo, Error> {
     let path = memo_path(cache, packages);
     if let Some(m) = read_memo(&path) {
         return Ok(m);
@@ -53,7 +60,7 @@ async fn memo(cache: &Path, packages: &[Locked], network: Network) -> Result<Mem
             cache: cache.to_path_buf(),
         });
     }
-    let loaded = database::load(cache, packages, None).await?;
+    let loaded = database::load(cache, packages, keyring, None).await?;
     let m = Memo {
         order: loaded.iter().map(|l| l.locked.name.clone()).collect(),
         installed: database::installed(&loaded),
@@ -82,7 +89,7 @@ pub async fn pin(
     network: Network,
 ) -> Result<PinnedEnvironment, Error> {
     fetchable(packages)?;
-    let m = memo(cache, packages, network).await?;
+    let m = memo(cache, packages, setup.keys, network).await?;
     let layout = database::layout_from(m.installed, m.has_passwd, m.has_group, setup)?;
     let mut ordered = Vec::new();
     for name in &m.order {

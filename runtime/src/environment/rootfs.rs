@@ -69,7 +69,7 @@ pub async fn assemble(
     let partial = scratch.path();
     let _ = std::fs::remove_dir_all(partial);
     std::fs::create_dir_all(partial).map_err(|e| Error::write(partial, e))?;
-    let loaded = database::load(cache, packages, Some(partial)).await?;
+    let loaded = database::load(cache, packages, setup.keys, Some(partial)).await?;
     let layout = database::layout(&loaded, setup)?;
     write_layout(partial, &layout)?;
     match std::fs::rename(partial, &dest) {

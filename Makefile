@@ -57,10 +57,17 @@ bench: build rootfs test-repo
 	$(CARGO) bench -p melangec --bench environment
 
 # cargo-fuzz needs nightly features; the stable toolchain allows them here.
+# Each target runs FUZZ_SECONDS from its seeds (fuzz/seeds/<target>), copied
+# into a scratch corpus (fuzz/corpus/<target>, not committed) that grows
+# from one run to the next. A crash is left in fuzz/artifacts/<target>.
+FUZZ_TARGETS ?= compile render index apk lock
 fuzz:
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run compile -- -max_total_time=$(FUZZ_SECONDS)
-	cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run render -- -max_total_time=$(FUZZ_SECONDS)
+	for t in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$t && cp -R fuzz/seeds/$$t/. fuzz/corpus/$$t/ && \
+		(cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run $$t corpus/$$t -- \
+			-max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=4096 -timeout=10) || exit 1; \
+	done
 
 book:
 	command -v mdbook >/dev/null || $(CARGO) install mdbook --locked

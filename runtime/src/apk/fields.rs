@@ -251,10 +251,11 @@ pub fn pkginfo(info: &Info) -> String {
     out
 }
 
-/// The fields of a `.PKGINFO`; lines it does not know are skipped.
+/// The fields of a `.PKGINFO`; lines it does not know are skipped. Lines
+/// end at `\n` alone, as apk-tools reads them: a `\r` is part of a value.
 pub fn parse_pkginfo(text: &str) -> Info {
     let mut info = Info::default();
-    for line in text.lines() {
+    for line in text.split('\n') {
         let Some((key, value)) = line.split_once(" = ") else {
             continue;
         };
@@ -290,9 +291,12 @@ pub fn record(info: &Info) -> String {
 }
 
 /// The fields of one index record; lines it does not know are skipped.
+/// Lines end at `\n` alone, as apk-tools reads them: `lines()` would also
+/// drop a `\r` before it, but not one ending the record, so a value read
+/// would not be the value written.
 pub fn parse_record(text: &str) -> Info {
     let mut info = Info::default();
-    for line in text.lines() {
+    for line in text.split('\n') {
         let Some((key, value)) = line.split_once(':') else {
             continue;
         };
@@ -432,6 +436,23 @@ p:cmd:hello=2.12-r1
             record(&bare),
             "C:\nP:bare\nV:0-r0\nA:\nS:0\nI:0\nT:\nU:\nL:\no:\nc:\n"
         );
+    }
+
+    /// As the fuzzer found it: a name ending in `\r` at the end of a
+    /// record was read with it, and written and read again without it.
+    #[test]
+    fn a_carriage_return_is_part_of_a_value() {
+        for text in ["P:a\r", "P:a\r\nV:1-r0\n"] {
+            let info = parse_record(text);
+            assert_eq!(info.name, "a\r", "{text:?}");
+            assert_eq!(parse_record(&record(&info)), info);
+        }
+        let info = parse_pkginfo("pkgname = a\r\npkgver = 1-r0\r");
+        assert_eq!(
+            (info.name.as_str(), info.version.as_str()),
+            ("a\r", "1-r0\r")
+        );
+        assert_eq!(parse_pkginfo(&pkginfo(&info)), info);
     }
 
     #[test]

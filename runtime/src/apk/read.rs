@@ -293,16 +293,18 @@ pub fn index(bytes: &[u8]) -> Result<Vec<Info>, Error> {
             if name != "APKINDEX" {
                 continue;
             }
-            let text = String::from_utf8_lossy(&text).into_owned();
-            for record in text.split("\n\n") {
-                let info = fields::parse_record(record);
-                if !info.name.is_empty() {
-                    out.push(info);
-                }
-            }
+            out.extend(records(&String::from_utf8_lossy(&text)));
         }
     }
     Ok(out)
+}
+
+/// The records of an `APKINDEX` file's text: blank-line separated, those
+/// without a name skipped.
+pub fn records(text: &str) -> impl Iterator<Item = Info> + '_ {
+    text.split("\n\n")
+        .map(fields::parse_record)
+        .filter(|info| !info.name.is_empty())
 }
 
 #[cfg(test)]

@@ -114,9 +114,10 @@ pub fn parse(name: &Path, text: &str) -> Result<Vec<ArchLock>, Error> {
     };
     let root = yaml::parse(&file).map_err(|d| fail(None, d.message.clone()))?;
     let mut out = Vec::new();
-    for (arch, entry) in
-        map(&root).ok_or_else(|| fail(Some(&root), "expected a map of architectures".into()))?
-    {
+    let arches =
+        map(&root).ok_or_else(|| fail(Some(&root), "expected a map of architectures".into()))?;
+    once_each(arches, &fail)?;
+    for (arch, entry) in arches {
         let arch_node = arch;
         let arch = arch
             .as_scalar()
@@ -138,6 +139,7 @@ pub fn parse(name: &Path, text: &str) -> Result<Vec<ArchLock>, Error> {
                 format!("{arch}: expected `requested` and `packages`"),
             )
         })?;
+        once_each(fields, &fail)?;
         for (key, value) in fields {
             match key.as_scalar() {
                 Some("requested") => {
@@ -179,6 +181,7 @@ fn package(
         sha256: String::new(),
     };
     let fields = map(node).ok_or_else(|| fail(Some(node), "a package is a map".into()))?;
+    once_each(fields, fail)?;
     for (key, value) in fields {
         let text = value
             .as_scalar()
@@ -248,6 +251,24 @@ fn is_control_checksum(s: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'+' || b == b'/')
     })
+}
+
+/// Refuses a key given twice in one map: YAML leaves it to the reader, and
+/// a lock read two ways (two entries for one architecture, or a field that
+/// says two things) would not be the lock `melangec lock` writes back.
+fn once_each(
+    entries: &[(Node, Node)],
+    fail: &dyn Fn(Option<&Node>, String) -> Error,
+) -> Result<(), Error> {
+    let mut seen = std::collections::HashSet::new();
+    for (key, _) in entries {
+        if let Some(name) = key.as_scalar() {
+            if !seen.insert(name) {
+                return Err(fail(Some(key), format!("{name:?} is given twice")));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn map(node: &Node) -> Option<&[(Node, Node)]> {
@@ -359,5 +380,34 @@ mod tests {
             .collect();
         let e = parse(Path::new("l.yaml"), &cut).unwrap_err().to_string();
         assert!(e.contains("busybox") && e.contains("l.yaml"), "{e}");
+    }
+
+    /// A key given twice would make two locks of one text: the first read
+    /// by one stage, the second by another, and only one written back.
+    #[test]
+    fn a_key_given_twice_is_refused() {
+        // As the fuzzer found it: two entries for one architecture.
+        let e = parse(Path::new("l.yaml"), "\naarch64:\naarch64:\n").unwrap_err();
+        assert!(
+            e.to_string().contains("line 3: \"aarch64\" is given twice"),
+            "{e}"
+        );
+        let text = render(&locks());
+        for (twice, line) in [
+            (
+                text.replace("  packages:", "  requested: []\n  packages:"),
+                6,
+            ),
+            (
+                text.replacen("      sha256:", "      name: other\n      sha256:", 1),
+                11,
+            ),
+        ] {
+            let e = parse(Path::new("l.yaml"), &twice).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("line {line}:")) && e.contains("given twice"),
+                "{e}"
+            );
+        }
     }
 }

@@ -11,8 +11,7 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use melangec::apk::fields::{self, Info};
-use melangec::apk::tarball::{Entry, Tar, REGULAR};
-use melangec::apk::{gz, hex, read};
+use melangec::apk::{gz, hex, package, read};
 use melangec::environment::unpack::unpack;
 use sha2::{Digest, Sha256};
 
@@ -28,23 +27,7 @@ fn package_of(tar: &[u8]) -> Vec<u8> {
         datahash: hex(&Sha256::digest(&data)),
         ..Default::default()
     };
-    let pkginfo = fields::pkginfo(&info);
-    let mut control = Tar::new(0);
-    control
-        .append(
-            Entry {
-                path: ".PKGINFO",
-                kind: REGULAR,
-                mode: 0o644,
-                size: pkginfo.len() as u64,
-                link: "",
-                pax: Vec::new(),
-                owner_names: true,
-            },
-            pkginfo.as_bytes(),
-        )
-        .expect("writing to memory");
-    let mut out = gz::member(control.bytes());
+    let mut out = package::control_member(&fields::pkginfo(&info), &[], 0);
     out.extend_from_slice(&data);
     out
 }

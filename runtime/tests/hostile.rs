@@ -225,22 +225,7 @@ fn a_signed_package_that_reaches_outside_its_root_is_refused() {
         "pkgname = leaky\npkgver = 1.0-r0\narch = x86_64\nsize = 1\npkgdesc = leaky\ndatahash = {}\n",
         melangec::apk::hex(&Sha256::digest(&data))
     );
-    let mut control = Tar::new(0);
-    control
-        .append(
-            Entry {
-                path: ".PKGINFO",
-                kind: REGULAR,
-                mode: 0o644,
-                size: pkginfo.len() as u64,
-                link: "",
-                pax: vec![],
-                owner_names: true,
-            },
-            pkginfo.as_bytes(),
-        )
-        .unwrap();
-    let mut apk = gz::member(control.bytes());
+    let mut apk = melangec::apk::package::control_member(&pkginfo, &[], 0);
     apk.extend(&data);
     std::fs::write(repo.join("x86_64/leaky-1.0-r0.apk"), &apk).unwrap();
 

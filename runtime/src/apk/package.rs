@@ -68,6 +68,32 @@ impl Apk {
     }
 }
 
+/// A package's control member: `.PKGINFO`, then the install scripts, in
+/// one tar fragment (no end-of-archive, as apk-tools writes it) of its own
+/// gzip member. The index's `C:` is this member's SHA-1.
+pub fn control_member(pkginfo: &str, scripts: &[(&str, &[u8])], epoch: u64) -> Vec<u8> {
+    let mut control = Tar::new(epoch);
+    let files = std::iter::once((".PKGINFO", 0o644, pkginfo.as_bytes()))
+        .chain(scripts.iter().map(|(n, s)| (*n, 0o755, *s)));
+    for (name, mode, bytes) in files {
+        control
+            .append(
+                Entry {
+                    path: name,
+                    kind: REGULAR,
+                    mode,
+                    size: bytes.len() as u64,
+                    link: "",
+                    pax: Vec::new(),
+                    owner_names: true,
+                },
+                bytes,
+            )
+            .expect("writing to memory");
+    }
+    gz::member(control.bytes())
+}
+
 /// Reads a file from its start by position, leaving its offset alone, so a
 /// shared `&Apk` can be written more than once.
 struct ReadAt<'a> {
@@ -360,32 +386,12 @@ pub fn build_unless(
     };
     let pkginfo = super::fields::pkginfo(&info);
 
-    // Control segment: .PKGINFO, then scripts; no end-of-archive.
-    let mut control = Tar::new(opts.epoch);
-    let files: Vec<(&str, u32, &[u8])> = std::iter::once((".PKGINFO", 0o644, pkginfo.as_bytes()))
-        .chain(
-            meta.scripts
-                .iter()
-                .map(|(n, s)| (n.as_str(), 0o755, s.as_bytes())),
-        )
+    let scripts: Vec<(&str, &[u8])> = meta
+        .scripts
+        .iter()
+        .map(|(n, s)| (n.as_str(), s.as_bytes()))
         .collect();
-    for (name, mode, bytes) in files {
-        control
-            .append(
-                Entry {
-                    path: name,
-                    kind: REGULAR,
-                    mode,
-                    size: bytes.len() as u64,
-                    link: "",
-                    pax: Vec::new(),
-                    owner_names: true,
-                },
-                bytes,
-            )
-            .expect("writing to memory");
-    }
-    let control_gz = gz::member(control.bytes());
+    let control_gz = control_member(&pkginfo, &scripts, opts.epoch);
     info.checksum = super::q1(&Sha1::digest(&control_gz));
 
     let mut head = Vec::new();

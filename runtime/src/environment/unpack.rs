@@ -460,27 +460,11 @@ mod tests {
     /// A package of a control member (recording `datahash`, if any) and
     /// the data member `data`.
     fn package(data: &[u8], datahash: Option<&str>) -> Vec<u8> {
-        use crate::apk::tarball::{Entry, Tar};
         let mut pkginfo = "pkgname = t\npkgver = 1-r0\n".to_owned();
         if let Some(hash) = datahash {
             pkginfo.push_str(&format!("datahash = {hash}\n"));
         }
-        let mut tar = Tar::new(0);
-        tar.append(
-            Entry {
-                path: ".PKGINFO",
-                kind: REGULAR,
-                mode: 0o644,
-                size: pkginfo.len() as u64,
-                link: "",
-                pax: vec![],
-                owner_names: true,
-            },
-            pkginfo.as_bytes(),
-        )
-        .unwrap();
-        // A fragment: no end-of-archive.
-        let mut out = crate::apk::gz::member(tar.bytes());
+        let mut out = crate::apk::package::control_member(&pkginfo, &[], 0);
         out.extend_from_slice(data);
         out
     }

@@ -57,8 +57,17 @@ fn build_at(addr: &str, recipe: &str, ws: &Path, extra: &[&str]) -> Output {
 }
 
 fn build_on(addr: &str, recipe: &Path, ws: &Path, extra: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_melangec"))
-        .arg("build")
+    build_command(addr, recipe, ws)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
+/// `melangec build` of `recipe` into `ws` and `ws/packages`, in the busybox
+/// root filesystem, with plain progress.
+fn build_command(addr: &str, recipe: &Path, ws: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_melangec"));
+    cmd.arg("build")
         .arg(recipe)
         .arg("--environment-dir")
         .arg(rootfs())
@@ -66,10 +75,8 @@ fn build_on(addr: &str, recipe: &Path, ws: &Path, extra: &[&str]) -> Output {
         .arg(ws)
         .arg("--out-dir")
         .arg(ws.join("packages"))
-        .args(["--buildkit-addr", addr, "--progress", "plain"])
-        .args(extra)
-        .output()
-        .unwrap()
+        .args(["--buildkit-addr", addr, "--progress", "plain"]);
+    cmd
 }
 
 /// The recipe steps of a plain progress log (vertex names starting with
@@ -280,16 +287,7 @@ fn signal_during_step(name: &str, signal: i32, code: i32) {
     )
     .unwrap();
     let ws = workspace(name);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_melangec"))
-        .arg("build")
-        .arg(dir.join("slow.yaml"))
-        .arg("--environment-dir")
-        .arg(rootfs())
-        .arg("--workspace-dir")
-        .arg(&ws)
-        .arg("--out-dir")
-        .arg(ws.join("packages"))
-        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+    let mut child = build_command(&daemon(), &dir.join("slow.yaml"), &ws)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -356,16 +354,7 @@ fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
             .replace("NONCE", &nonce().to_string()),
     )
     .unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_melangec"))
-        .arg("build")
-        .arg(&recipe)
-        .arg("--environment-dir")
-        .arg(rootfs())
-        .arg("--workspace-dir")
-        .arg(&ws)
-        .arg("--out-dir")
-        .arg(ws.join("packages"))
-        .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+    let mut child = build_command(&daemon(), &recipe, &ws)
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -692,16 +681,7 @@ fn concurrent_builds_into_one_workspace_take_turns() {
     };
     let (a, b) = (recipe("alpha"), recipe("beta"));
     let spawn = |recipe: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_melangec"))
-            .arg("build")
-            .arg(recipe)
-            .arg("--environment-dir")
-            .arg(rootfs())
-            .arg("--workspace-dir")
-            .arg(&ws)
-            .arg("--out-dir")
-            .arg(ws.join("packages"))
-            .args(["--buildkit-addr", &daemon(), "--progress", "plain"])
+        build_command(&daemon(), &recipe, &ws)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()

@@ -217,12 +217,13 @@ impl Value {
 
     /// Sets the value from one line of text; a list item is added to the
     /// items before it.
-    fn set(&self, info: &mut Info, text: &str, lines_per_item: bool) {
+    /// Lists are words in both formats: apk-tools splits a `.PKGINFO`
+    /// `depend = a b` line into two dependencies, as it does `D:a b`.
+    fn set(&self, info: &mut Info, text: &str) {
         match *self {
             Value::Text(_, set) => *set(info) = text.to_owned(),
             // Lenient, as apk-tools is: a malformed number reads as 0.
             Value::Number(_, set) => *set(info) = text.parse().unwrap_or(0),
-            Value::List(_, set) if lines_per_item => set(info).push(text.to_owned()),
             Value::List(_, set) | Value::Words(_, set) => {
                 set(info).extend(text.split(' ').filter(|w| !w.is_empty()).map(str::to_owned))
             }
@@ -263,7 +264,7 @@ pub fn parse_pkginfo(text: &str) -> Info {
             .iter()
             .find(|f| f.pkginfo.is_some_and(|(k, _)| k == key))
         {
-            f.value.set(&mut info, value, true);
+            f.value.set(&mut info, value);
         }
     }
     info
@@ -305,7 +306,7 @@ pub fn parse_record(text: &str) -> Info {
             continue;
         };
         if let Some(f) = by_letter(letter) {
-            f.value.set(&mut info, value, false);
+            f.value.set(&mut info, value);
         }
     }
     info
@@ -436,6 +437,14 @@ p:cmd:hello=2.12-r1
             record(&bare),
             "C:\nP:bare\nV:0-r0\nA:\nS:0\nI:0\nT:\nU:\nL:\no:\nc:\n"
         );
+    }
+
+    #[test]
+    fn a_dependency_line_holds_words_as_apk_reads_it() {
+        let info = parse_pkginfo("pkgname = a\npkgver = 1-r0\ndepend = b c\ndepend = d\n");
+        assert_eq!(info.depends, ["b", "c", "d"]);
+        assert_eq!(parse_record(&record(&info)).depends, info.depends);
+        assert_eq!(parse_pkginfo(&pkginfo(&info)).depends, info.depends);
     }
 
     /// As the fuzzer found it: a name ending in `\r` at the end of a

@@ -681,7 +681,7 @@ fn concurrent_builds_into_one_workspace_take_turns() {
     };
     let (a, b) = (recipe("alpha"), recipe("beta"));
     let spawn = |recipe: &Path| {
-        build_command(&daemon(), &recipe, &ws)
+        build_command(&daemon(), recipe, &ws)
             .stderr(std::process::Stdio::piped())
             .spawn()
             .unwrap()

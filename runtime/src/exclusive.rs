@@ -97,6 +97,7 @@ pub fn hold_blocking(dirs: &[&Path], mut waiting: impl FnMut(&Path)) -> Result<H
                     }
                 }
             }
+            Err(e) if unsupported(e) => {}
             Err(e) => return Err(fail(e)),
         }
         locks.push(fd);
@@ -148,6 +149,12 @@ pub fn sweep(dir: &Path) {
     }
 }
 
+/// A filesystem that cannot lock (some network ones) is written without
+/// taking turns, as before there were turns, rather than not at all.
+fn unsupported(e: Errno) -> bool {
+    matches!(e, Errno::NOLCK | Errno::OPNOTSUPP | Errno::NOSYS)
+}
+
 async fn lock(
     dir: &Path,
     fd: &OwnedFd,
@@ -160,6 +167,7 @@ async fn lock(
             Ok(()) => return Ok(()),
             Err(Errno::WOULDBLOCK) => {}
             Err(Errno::INTR) => continue,
+            Err(e) if unsupported(e) => return Ok(()),
             Err(e) => {
                 return Err(HoldError::Write(WriteError {
                     path: dir.to_path_buf(),

@@ -228,4 +228,38 @@ mod tests {
         assert!(!base.join("escaped").exists());
         let _ = std::fs::remove_dir_all(&base);
     }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn entries_no_package_can_carry_are_refused_by_name() {
+        let base = scratch("uncarried");
+        let dest = base.join("dest");
+        for (path, mode, says) in [
+            (&b"run/sock"[..], mode::SOCKET | 0o755, "is a socket"),
+            (&b"bad\xffname"[..], 0o644, "is not UTF-8"),
+        ] {
+            let (tx, rx) = mpsc::channel(4);
+            let (out, _back) = mpsc::channel(4);
+            let mut dir = packet(PacketType::PacketStat);
+            dir.stat = Some(melangec_proto::fsutil::types::Stat {
+                path: b"run".to_vec(),
+                mode: mode::DIR | 0o755,
+                ..Default::default()
+            });
+            let mut p = packet(PacketType::PacketStat);
+            p.stat = Some(melangec_proto::fsutil::types::Stat {
+                path: path.to_vec(),
+                mode,
+                ..Default::default()
+            });
+            tx.send(Ok(dir)).await.unwrap();
+            tx.send(Ok(p)).await.unwrap();
+            drop(tx);
+            let err = receive(&dest, ReceiverStream::new(rx), out)
+                .await
+                .unwrap_err();
+            let name = String::from_utf8_lossy(path).into_owned();
+            assert!(err.0.contains(says) && err.0.contains(&name), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(&base);
+    }
 }

@@ -307,7 +307,12 @@ fn create(dest: &Path, stat: &Stat) -> Result<Created, TransferError> {
             set_times(&path, stat.mod_time, false)?;
             Ok(Created::Done)
         }
-        Kind::Other => Ok(Created::Done),
+        // Sockets and irregular files: no package can carry them (melange's
+        // tar writer refuses them too), so they are refused by name rather
+        // than left out.
+        Kind::Other => Err(TransferError(format!(
+            "{rel:?} is a socket or another special file: a package cannot carry it"
+        ))),
     }
 }
 

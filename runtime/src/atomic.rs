@@ -19,6 +19,14 @@ pub fn write(path: &Path, bytes: &[u8], mode: u32) -> Result<(), WriteError> {
 /// lets `content` write it, and renames it to `path` once it is complete
 /// and synced. On any error the temporary file is removed and `path` is
 /// left as it was.
+/// Whether a file name is one of [`write_with`]'s temporary files, which a
+/// writer killed before its rename leaves behind.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(TMP)
+}
+
+const TMP: &str = ".tmp-";
+
 pub fn write_with(
     path: &Path,
     mode: u32,
@@ -30,7 +38,7 @@ pub fn write_with(
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir)?;
     let tmp = dir.join(format!(
-        ".{}.tmp-{}",
+        ".{}{TMP}{}",
         path.file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),

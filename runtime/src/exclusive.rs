@@ -86,24 +86,24 @@ pub fn hold_blocking(dirs: &[&Path], mut waiting: impl FnMut(&Path)) -> Result<H
             path: dir.clone(),
             source: e.into(),
         };
-        match fs::flock(&fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => {}
-            Err(Errno::WOULDBLOCK) => {
-                waiting(&dir);
-                loop {
-                    match fs::flock(&fd, FlockOperation::LockExclusive) {
-                        Err(Errno::INTR) => continue,
-                        other => break other.map_err(fail)?,
-                    }
+        if !try_lock(&fd).map_err(fail)? {
+            waiting(&dir);
+            loop {
+                match fs::flock(&fd, FlockOperation::LockExclusive) {
+                    Err(Errno::INTR) => continue,
+                    other => break other.map_err(fail)?,
                 }
             }
-            Err(e) if unsupported(e) => {}
-            Err(e) => return Err(fail(e)),
         }
         locks.push(fd);
     }
     Ok(Held { _locks: locks })
 }
+
+/// Where a build's export arrives (its partial) and where the export it
+/// replaces waits to be removed, in the workspace's arch directory.
+pub const PARTIAL: &str = ".melange-out.partial-";
+pub const OLD: &str = ".melange-out.old-";
 
 /// A directory this process is filling (a build's partial export), locked
 /// for as long as this lives, so that [`sweep`] can tell it from one a
@@ -113,11 +113,13 @@ pub struct Claim {
 }
 
 pub fn claim(dir: &Path) -> Result<Claim, WriteError> {
-    let held = hold_blocking(&[dir], |_| {})?;
-    let mut locks = held._locks;
-    Ok(Claim {
-        _lock: locks.remove(0),
-    })
+    let (_, dir, fd) = open_all(&[dir])?.remove(0);
+    // A fresh directory of a new name: nobody else holds it.
+    try_lock(&fd).map_err(|e| WriteError {
+        path: dir,
+        source: e.into(),
+    })?;
+    Ok(Claim { _lock: fd })
 }
 
 /// Removes what killed builds left in `dir`, which the caller holds: partial
@@ -131,28 +133,38 @@ pub fn sweep(dir: &Path) {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let path = entry.path();
-        if name.starts_with(".melange-out.partial-") {
+        if name.starts_with(PARTIAL) {
             let unclaimed = fs::open(
                 &path,
                 OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOFOLLOW,
                 Mode::empty(),
             )
-            .and_then(|fd| fs::flock(&fd, FlockOperation::NonBlockingLockExclusive));
-            if unclaimed.is_ok() {
+            .and_then(|fd| try_lock(&fd));
+            if unclaimed == Ok(true) {
                 let _ = std::fs::remove_dir_all(&path);
             }
-        } else if name.starts_with(".melange-out.old-") {
+        } else if name.starts_with(OLD) {
             let _ = std::fs::remove_dir_all(&path);
-        } else if name.starts_with('.') && name.contains(".tmp-") {
+        } else if crate::atomic::is_temporary(&name) {
             let _ = std::fs::remove_file(&path);
         }
     }
 }
 
-/// A filesystem that cannot lock (some network ones) is written without
-/// taking turns, as before there were turns, rather than not at all.
-fn unsupported(e: Errno) -> bool {
-    matches!(e, Errno::NOLCK | Errno::OPNOTSUPP | Errno::NOSYS)
+/// Takes the lock if nobody holds it: `false` when another does. A
+/// filesystem that cannot lock (some network ones) counts as taken: it is
+/// written without taking turns, as before there were turns, rather than
+/// not at all.
+fn try_lock(fd: &OwnedFd) -> Result<bool, Errno> {
+    loop {
+        match fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(true),
+            Err(Errno::WOULDBLOCK) => return Ok(false),
+            Err(Errno::INTR) => continue,
+            Err(Errno::NOLCK | Errno::OPNOTSUPP | Errno::NOSYS) => return Ok(true),
+            Err(e) => return Err(e),
+        }
+    }
 }
 
 async fn lock(
@@ -162,19 +174,10 @@ async fn lock(
     waiting: &mut impl FnMut(&Path),
 ) -> Result<(), HoldError> {
     let mut told = false;
-    loop {
-        match fs::flock(fd, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(()),
-            Err(Errno::WOULDBLOCK) => {}
-            Err(Errno::INTR) => continue,
-            Err(e) if unsupported(e) => return Ok(()),
-            Err(e) => {
-                return Err(HoldError::Write(WriteError {
-                    path: dir.to_path_buf(),
-                    source: e.into(),
-                }))
-            }
-        }
+    while !try_lock(fd).map_err(|e| WriteError {
+        path: dir.to_path_buf(),
+        source: e.into(),
+    })? {
         if !told {
             waiting(dir);
             told = true;
@@ -183,6 +186,7 @@ async fn lock(
             return Err(HoldError::Cancelled);
         }
     }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -278,14 +278,7 @@ fn signal_during_step(name: &str, signal: i32, code: i32) {
     let dir = root().join(format!("target/test-builds/{name}-source"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("slow.yaml"),
-        "package: {name: slow, version: 1.0.0, epoch: 0, description: slow, copyright: [{license: MIT}]}\n\
-         environment: {contents: {packages: [busybox]}}\n\
-         pipeline:\n  - name: wait\n    runs: |\n      echo NONCE >/dev/null\n      echo sleeping-now\n      sleep 120\n      mkdir -p ${{targets.destdir}}/never\n"
-        .replace("NONCE", &nonce().to_string()),
-    )
-    .unwrap();
+    std::fs::write(dir.join("slow.yaml"), slow_recipe()).unwrap();
     let ws = workspace(name);
     let mut child = build_command(&daemon(), &dir.join("slow.yaml"), &ws)
         .stderr(std::process::Stdio::piped())
@@ -346,14 +339,7 @@ fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
     let _serial = serial();
     let ws = workspace("killed");
     let recipe = ws.join("slow.yaml");
-    std::fs::write(
-        &recipe,
-        "package: {name: slow, version: 1.0.0, epoch: 0, description: slow, copyright: [{license: MIT}]}\n\
-         environment: {contents: {packages: [busybox]}}\n\
-         pipeline:\n  - runs: |\n      echo NONCE >/dev/null\n      echo sleeping-now\n      sleep 120\n"
-            .replace("NONCE", &nonce().to_string()),
-    )
-    .unwrap();
+    std::fs::write(&recipe, slow_recipe()).unwrap();
     let mut child = build_command(&daemon(), &recipe, &ws)
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -387,6 +373,15 @@ fn a_killed_builds_leftovers_are_removed_by_the_next_build() {
     assert_eq!(partials(&ws), Vec::<String>::new());
     assert!(!stale.exists(), "the stale temporary file is removed");
     assert!(ws.join("packages/x86_64/hello-tool-2.1.0-r3.apk").is_file());
+}
+
+/// A recipe new to the daemon whose one step prints `sleeping-now`, then
+/// sleeps two minutes: a build to signal or kill mid-step.
+fn slow_recipe() -> String {
+    "package: {name: slow, version: 1.0.0, epoch: 0, description: slow, copyright: [{license: MIT}]}\n\
+     environment: {contents: {packages: [busybox]}}\n\
+     pipeline:\n  - name: wait\n    runs: |\n      echo NONCE >/dev/null\n      echo sleeping-now\n      sleep 120\n      mkdir -p ${{targets.destdir}}/never\n"
+        .replace("NONCE", &nonce().to_string())
 }
 
 /// Makes a recipe new to the daemon's cache.

@@ -203,8 +203,6 @@ fn parse_scope(
 /// Vars whose values name other vars may chain this deep.
 pub const MAX_VAR_DEPTH: usize = 16;
 
-/// Vars that name each other in a cycle never resolve, and a long chain
-/// of them is no recipe's intent: both are errors, found without recursion.
 /// Whether vars that name vars can be resolved: if so, in an order where
 /// every var comes after those it names.
 enum Chains {
@@ -212,6 +210,8 @@ enum Chains {
     Broken,
 }
 
+/// Vars that name each other in a cycle never resolve, and a long chain
+/// of them is no recipe's intent: both are errors, found without recursion.
 fn check_var_references(file: &SourceFile, vars: &TextMap, diags: &mut Diagnostics) -> Chains {
     let index: HashMap<&str, usize> = vars
         .iter()

@@ -408,6 +408,24 @@ pub fn build_unless(
     })
 }
 
+/// A package of `tree` called `name`, version `1-r0`, for x86_64: what
+/// tests of signing, reading and caching start from.
+#[cfg(test)]
+pub(crate) fn for_test(tree: &Path, name: &str, epoch: u64, key: Option<&Key>) -> Apk {
+    let meta = PackageMeta {
+        name: name.into(),
+        version: "1-r0".into(),
+        ..Default::default()
+    };
+    let opts = Options {
+        arch: "x86_64",
+        epoch,
+        namespace: "",
+        key,
+    };
+    build(tree, &meta, &opts).unwrap()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,6 +182,9 @@ pub fn names(member: &[u8]) -> Result<Vec<String>, Error> {
 /// its `.PKGINFO`, and the data member(s) after it, still compressed, to
 /// the end of the file, as `datahash` covers them.
 pub struct Parts<'a> {
+    /// The signature files (`.SIGN.*`, each with its signature) of a
+    /// member before the control member, if any.
+    pub signatures: Vec<(String, Vec<u8>)>,
     pub control: &'a [u8],
     pub pkginfo: Vec<u8>,
     pub data: &'a [u8],
@@ -199,7 +202,12 @@ pub fn parts(bytes: &[u8]) -> Result<Parts<'_>, Error> {
         .ok_or(Error::NoPkgInfo)?
         .1;
     let head: usize = members.iter().map(|(m, _)| m.len()).sum();
+    let signatures = match members.first() {
+        Some((_, content)) if members.len() > 1 => tar_files(content)?,
+        _ => Vec::new(),
+    };
     Ok(Parts {
+        signatures,
         control,
         pkginfo,
         data: &bytes[head..],

@@ -27,11 +27,9 @@ pub fn resign(bytes: &[u8], key: &Key, epoch: u64) -> Result<Vec<u8>, Error> {
         unsigned.concat()
     } else {
         // A signature vouches for the data through the control member's
-        // datahash: a gzip that is not a whole, intact package is refused.
-        if !read::names(first)?.iter().any(|n| n == ".PKGINFO") {
-            return Err(Error::NoPkgInfo);
-        }
-        read::verified(&unsigned.concat())?;
+        // datahash: a gzip that is not a whole, intact package (no
+        // .PKGINFO, or data not matching it) is refused.
+        read::verified(bytes)?;
         first.to_vec()
     };
     let mut out = key.signature_member(&signed, epoch);
@@ -46,7 +44,6 @@ mod tests {
     use super::*;
     use crate::apk::{index, key, package};
     use crate::scratch::Scratch;
-    use melangec_compiler::ir::PackageMeta;
 
     #[test]
     fn a_package_signs_its_control_member_and_an_index_all_of_itself() {
@@ -56,18 +53,7 @@ mod tests {
         std::fs::create_dir_all(dir.path()).unwrap();
         let (private, _) = key::generate(&dir.path().join("a.rsa"), 2048).unwrap();
         let key = Key::load(&private).unwrap();
-        let meta = PackageMeta {
-            name: "empty".into(),
-            version: "1-r0".into(),
-            ..Default::default()
-        };
-        let opts = package::Options {
-            arch: "x86_64",
-            epoch: 7,
-            namespace: "",
-            key: None,
-        };
-        let apk = package::build(&dir.path().join("none"), &meta, &opts).unwrap();
+        let apk = package::for_test(&dir.path().join("none"), "empty", 7, None);
         let unsigned = apk.bytes().unwrap();
 
         let signed = resign(&unsigned, &key, 7).unwrap();
@@ -96,19 +82,7 @@ mod tests {
         std::fs::write(dir.path().join("tree/file"), vec![7u8; 64 << 10]).unwrap();
         let (private, _) = key::generate(&dir.path().join("a.rsa"), 2048).unwrap();
         let key = Key::load(&private).unwrap();
-        let meta = PackageMeta {
-            name: "full".into(),
-            version: "1-r0".into(),
-            ..Default::default()
-        };
-        let opts = package::Options {
-            arch: "x86_64",
-            epoch: 7,
-            namespace: "",
-            key: None,
-        };
-        let whole = package::build(&dir.path().join("tree"), &meta, &opts)
-            .unwrap()
+        let whole = package::for_test(&dir.path().join("tree"), "full", 7, None)
             .bytes()
             .unwrap();
         let truncated = &whole[..whole.len() - 100];

@@ -18,7 +18,7 @@ use melangec_proto::moby::filesync::v1::file_send_server::{FileSend, FileSendSer
 use melangec_proto::moby::filesync::v1::file_sync_server::{FileSync, FileSyncServer};
 use tokio::io::{AsyncRead, AsyncWrite, DuplexStream, ReadBuf};
 use tokio::sync::mpsc;
-use tokio_stream::wrappers::ReceiverStream;
+use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 use tonic::metadata::MetadataMap;
 use tonic::transport::server::Connected;
 use tonic::{Request, Response, Status, Streaming};
@@ -135,24 +135,25 @@ struct FileSendService {
 
 #[tonic::async_trait]
 impl FileSend for FileSendService {
-    type DiffCopyStream = PacketStream;
+    type DiffCopyStream = UnboundedReceiverStream<Result<Packet, Status>>;
 
     async fn diff_copy(
         &self,
         request: Request<Streaming<Packet>>,
-    ) -> Result<Response<PacketStream>, Status> {
+    ) -> Result<Response<Self::DiffCopyStream>, Status> {
         let Some(dest) = self.export_to.clone() else {
             return Err(Status::failed_precondition("this build exports nothing"));
         };
         let incoming = request.into_inner();
-        let (tx, rx) = mpsc::channel(64);
+        // Unbounded: see transfer::Replies.
+        let (tx, rx) = mpsc::unbounded_channel();
         let state = self.state.clone();
         tokio::spawn(async move {
             let result = transfer::receive(&dest, incoming, tx.clone()).await;
             let outcome = match result {
                 Ok(_) => Ok(()),
                 Err(e) => {
-                    let _ = tx.send(Err(Status::internal(e.to_string()))).await;
+                    let _ = tx.send(Err(Status::internal(e.to_string())));
                     Err(e)
                 }
             };
@@ -160,7 +161,7 @@ impl FileSend for FileSendService {
                 *s = Some(outcome);
             }
         });
-        Ok(Response::new(ReceiverStream::new(rx)))
+        Ok(Response::new(UnboundedReceiverStream::new(rx)))
     }
 }
 

@@ -1,6 +1,6 @@
 //! `melangec index`: an APKINDEX.tar.gz for packages.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use melangec::apk::key::Key;
 use melangec::apk::{read, repository};
@@ -35,7 +35,7 @@ pub fn run(args: IndexArgs) -> Result<(), Failure> {
         infos.push(read::verified(&bytes).map_err(|e| e.in_file(apk))?.0);
     }
     let epoch = source_date_epoch()?;
-    let _held = super::hold_dir(args.output.parent().unwrap_or(Path::new(".")))?;
+    let _held = super::hold_parent(&args.output)?;
     let count = repository::write_index(&args.output, infos, args.merge, epoch, key.as_ref())?;
     eprintln!("wrote {} ({count} packages)", args.output.display());
     Ok(())

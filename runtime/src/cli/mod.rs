@@ -98,14 +98,17 @@ macro_rules! message_from {
 /// Waits for (and says so) any build or command writing `dir`, as builds
 /// do, so an index or package written here is never torn by another.
 pub(crate) fn hold_dir(dir: &std::path::Path) -> Result<melangec::exclusive::Held, Failure> {
-    let dir = if dir.as_os_str().is_empty() {
-        std::path::Path::new(".")
-    } else {
-        dir
-    };
     Ok(melangec::exclusive::hold_blocking(&[dir], |d| {
         eprintln!("waiting for another build writing {}", d.display())
     })?)
+}
+
+/// [`hold_dir`] of the directory `file` is written in.
+pub(crate) fn hold_parent(file: &std::path::Path) -> Result<melangec::exclusive::Held, Failure> {
+    match file.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(dir) => hold_dir(dir),
+        None => hold_dir(std::path::Path::new(".")),
+    }
 }
 
 message_from!(

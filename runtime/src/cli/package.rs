@@ -82,7 +82,7 @@ pub fn run(args: PackageArgs) -> Result<(), Failure> {
     };
     let apk = package::build(&args.dir, &meta, &opts)?;
     let path = args.out_dir.join(&args.arch).join(&apk.file_name);
-    let _held = super::hold_dir(&args.out_dir.join(&args.arch))?;
+    let _held = super::hold_parent(&path)?;
     apk.write_to(&path)?;
     eprintln!("wrote {}", path.display());
     Ok(())

@@ -1,6 +1,6 @@
 //! `melangec sign`: (re)sign packages or indexes in place.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use melangec::apk::key::Key;
 use melangec::apk::sign::resign;
@@ -23,7 +23,7 @@ pub fn run(args: SignArgs) -> Result<(), Failure> {
     let key = Key::load(&args.signing_key)?;
     let epoch = source_date_epoch()?;
     for f in &args.files {
-        let _held = super::hold_dir(f.parent().unwrap_or(Path::new(".")))?;
+        let _held = super::hold_parent(f)?;
         let signed = resign(&read_file(f)?, &key, epoch).map_err(|e| e.in_file(f))?;
         write_atomic(f, &signed, 0o644)?;
         eprintln!("signed {}", f.display());

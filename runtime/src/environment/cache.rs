@@ -98,14 +98,10 @@ fn check(p: &PackageRef<'_>, bytes: &[u8], at: &str, keyring: &[PathBuf]) -> Res
             format!("checksum {found} does not match the index's {}", p.checksum),
         ));
     }
-    let members = read::control_members(bytes).map_err(|e| Error::package(at, e))?;
-    if members.len() > 1 {
-        let signatures = read::tar_files(&members[0].1).map_err(|e| Error::package(at, e))?;
-        match index::signed_by(&signatures, parts.control, keyring) {
-            Ok(_) => {}
-            Err(SignatureError::Bad(reason)) => return Err(Error::package(at, reason)),
-            Err(SignatureError::Read(e)) => return Err(Error::Read(e)),
-        }
+    match index::signed_by(&parts.signatures, parts.control, keyring) {
+        Ok(_) => {}
+        Err(SignatureError::Bad(reason)) => return Err(Error::package(at, reason)),
+        Err(SignatureError::Read(e)) => return Err(Error::Read(e)),
     }
     read::verified_data(&parts).map_err(|e| Error::package(at, e))?;
     Ok(())
@@ -127,7 +123,6 @@ mod tests {
     use crate::apk::package;
     use crate::environment::lock::Locked;
     use crate::scratch::Scratch;
-    use melangec_compiler::ir::PackageMeta;
 
     #[tokio::test]
     async fn a_kept_package_that_no_longer_checks_is_downloaded_again() {
@@ -137,18 +132,7 @@ mod tests {
         let tree = dir.path().join("tree");
         std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
         std::fs::write(tree.join("usr/bin/hello"), "hi\n".repeat(1000)).unwrap();
-        let meta = PackageMeta {
-            name: "hello".into(),
-            version: "1-r0".into(),
-            ..Default::default()
-        };
-        let opts = package::Options {
-            arch: "x86_64",
-            epoch: 0,
-            namespace: "",
-            key: None,
-        };
-        let apk = package::build(&tree, &meta, &opts).unwrap();
+        let apk = package::for_test(&tree, "hello", 0, None);
         let good = apk.bytes().unwrap();
         let repo = dir.path().join("repo");
         std::fs::create_dir_all(repo.join("x86_64")).unwrap();
@@ -208,18 +192,7 @@ mod tests {
         let (private, public) =
             crate::apk::key::generate(&dir.path().join("keys/packager.rsa"), 2048).unwrap();
         let key = crate::apk::key::Key::load(&private).unwrap();
-        let meta = PackageMeta {
-            name: "signed".into(),
-            version: "1-r0".into(),
-            ..Default::default()
-        };
-        let opts = package::Options {
-            arch: "x86_64",
-            epoch: 0,
-            namespace: "",
-            key: Some(&key),
-        };
-        let apk = package::build(&tree, &meta, &opts).unwrap();
+        let apk = package::for_test(&tree, "signed", 0, Some(&key));
         let good = apk.bytes().unwrap();
         let p = PackageRef {
             repository: "unused",

@@ -244,7 +244,7 @@ pub async fn build(req: &Request, cancel: &Cancel, console: &Console) -> Result<
             source,
         })
     })?;
-    let partial = arch_dir.join(format!(".melange-out.partial-{}", new_id()));
+    let partial = arch_dir.join(format!("{}{}", crate::exclusive::PARTIAL, new_id()));
     // An interrupted or failed build leaves no partial export behind.
     let _cleanup = Scratch::new(partial.clone());
     // Claimed while this build lives, so a later build can tell it from

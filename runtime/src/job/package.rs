@@ -31,41 +31,41 @@ pub struct Job {
     pub generate_index: bool,
 }
 
+impl Job {
+    fn options(&self) -> package::Options<'_> {
+        package::Options {
+            arch: &self.arch,
+            epoch: self.epoch,
+            namespace: &self.namespace,
+            key: self.key.as_ref(),
+        }
+    }
+}
+
 pub async fn package(job: Job, cancel: &Cancel, console: &Console) -> Result<Vec<PathBuf>, Error> {
-    let Job {
-        tree,
-        target,
-        metas,
-        arch,
-        epoch,
-        namespace,
-        key,
-        out_dir,
-        generate_index,
-    } = job;
     let flag = cancel.clone();
-    let (tree, arch, namespace, key, built) = blocking(move || {
-        if !tree.is_dir() {
-            std::fs::create_dir_all(&tree).map_err(|source| {
+    let (job, built) = blocking(move || {
+        if !job.tree.is_dir() {
+            std::fs::create_dir_all(&job.tree).map_err(|source| {
                 Error::Write(WriteError {
-                    path: tree.clone(),
+                    path: job.tree.clone(),
                     source,
                 })
             })?;
         }
-        let opts = options(&arch, epoch, &namespace, key.as_ref());
-        let built = match repository::build_packages(&tree, &metas, &opts, flag.flag()) {
-            Err(apk::Error::Stopped) => return Err(Error::Cancelled),
-            other => other?,
-        };
-        Ok((tree, arch, namespace, key, built))
+        let built =
+            match repository::build_packages(&job.tree, &job.metas, &job.options(), flag.flag()) {
+                Err(apk::Error::Stopped) => return Err(Error::Cancelled),
+                other => other?,
+            };
+        Ok((job, built))
     })
     .await?;
 
     // Another build writing the same workspace or packages waits here, so
     // the export moved and the index merged are this build's alone.
-    let arch_out = out_dir.join(&arch);
-    let workspace = target.parent().unwrap_or(&target).to_path_buf();
+    let arch_out = job.out_dir.join(&job.arch);
+    let workspace = job.target.parent().unwrap_or(&job.target).to_path_buf();
     let held = exclusive::hold(&[workspace.as_path(), arch_out.as_path()], cancel, |dir| {
         console.line(format_args!(
             "waiting for another build writing {}",
@@ -81,30 +81,15 @@ pub async fn package(job: Job, cancel: &Cancel, console: &Console) -> Result<Vec
         let _held = held;
         exclusive::sweep(&workspace);
         exclusive::sweep(&arch_out);
-        replace_dir(&tree, &target)?;
-        let opts = options(&arch, epoch, &namespace, key.as_ref());
+        replace_dir(&job.tree, &job.target)?;
         Ok(repository::write_packages(
             &built,
-            &opts,
-            &out_dir,
-            generate_index,
+            &job.options(),
+            &job.out_dir,
+            job.generate_index,
         )?)
     })
     .await
-}
-
-fn options<'a>(
-    arch: &'a str,
-    epoch: u64,
-    namespace: &'a str,
-    key: Option<&'a Key>,
-) -> package::Options<'a> {
-    package::Options {
-        arch,
-        epoch,
-        namespace,
-        key,
-    }
 }
 
 async fn blocking<T: Send + 'static>(
@@ -124,7 +109,7 @@ fn replace_dir(new: &Path, target: &Path) -> Result<(), Error> {
             source,
         })
     };
-    let old = target.with_file_name(format!(".melange-out.old-{}", new_id()));
+    let old = target.with_file_name(format!("{}{}", exclusive::OLD, new_id()));
     let had_old = target.exists();
     if had_old {
         std::fs::rename(target, &old).map_err(fail)?;

@@ -12,7 +12,7 @@ mod receive;
 mod send;
 
 pub use patterns::{PatternError, Patterns};
-pub use receive::{receive, Received};
+pub use receive::{receive, Received, Replies};
 pub use send::{send, SendOptions};
 
 use melangec_proto::fsutil::types::packet::PacketType;
@@ -52,7 +52,7 @@ mod tests {
     use std::path::{Path, PathBuf};
 
     use tokio::sync::mpsc;
-    use tokio_stream::wrappers::ReceiverStream;
+    use tokio_stream::wrappers::{ReceiverStream, UnboundedReceiverStream};
 
     use super::*;
 
@@ -71,10 +71,16 @@ mod tests {
         opts: SendOptions,
     ) -> Result<Received, TransferError> {
         let (to_receiver, receiver_in) = mpsc::channel(16);
-        let (to_sender, sender_in) = mpsc::channel(16);
+        let (to_sender, sender_in) = mpsc::unbounded_channel();
         let src = src.to_path_buf();
         let sender = tokio::spawn(async move {
-            send(&src, &opts, ReceiverStream::new(sender_in), to_receiver).await
+            send(
+                &src,
+                &opts,
+                UnboundedReceiverStream::new(sender_in),
+                to_receiver,
+            )
+            .await
         });
         let got = receive(dest, ReceiverStream::new(receiver_in), to_sender).await;
         sender.await.unwrap()?;
@@ -186,7 +192,7 @@ mod tests {
         let dest = base.join("dest");
         for bad in ["../x", "/etc/x", "a/../../x", "a//b"] {
             let (tx, rx) = mpsc::channel(4);
-            let (out, mut back) = mpsc::channel(4);
+            let (out, mut back) = mpsc::unbounded_channel();
             let mut p = packet(PacketType::PacketStat);
             p.stat = Some(melangec_proto::fsutil::types::Stat {
                 path: bad.into(),
@@ -207,7 +213,7 @@ mod tests {
         }
         // A symlink cannot carry a later entry out of the destination.
         let (tx, rx) = mpsc::channel(4);
-        let (out, _back) = mpsc::channel(4);
+        let (out, _back) = mpsc::unbounded_channel();
         let mut link = packet(PacketType::PacketStat);
         link.stat = Some(melangec_proto::fsutil::types::Stat {
             path: "l".into(),
@@ -238,7 +244,7 @@ mod tests {
             (&b"bad\xffname"[..], 0o644, "is not UTF-8"),
         ] {
             let (tx, rx) = mpsc::channel(4);
-            let (out, _back) = mpsc::channel(4);
+            let (out, _back) = mpsc::unbounded_channel();
             let mut dir = packet(PacketType::PacketStat);
             dir.stat = Some(melangec_proto::fsutil::types::Stat {
                 path: b"run".to_vec(),

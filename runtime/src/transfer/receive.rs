@@ -16,7 +16,7 @@ use melangec_proto::fsutil::types::packet::PacketType;
 use melangec_proto::fsutil::types::{Packet, Stat};
 
 use super::mode::{self, Kind};
-use super::{packet, Outgoing, TransferError};
+use super::{packet, TransferError};
 
 /// What arrived.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -39,28 +39,24 @@ const QUEUED_BYTES: usize = 64 << 20;
 
 type Message = Result<Packet, tonic::Status>;
 
+/// The receiver's replies: unbounded, so that sending one never waits (the
+/// sender stops reading REQs while its data is unread, so a receiver that
+/// waited to send one before reading on would deadlock both).
+pub type Replies = tokio::sync::mpsc::UnboundedSender<Message>;
+
 /// Receives a tree into `dest` (created if missing), merging with what is
 /// there. Owners are ours; modes and times are the sender's.
 ///
 /// Reading the stream and writing files are apart: messages are taken off
 /// the connection as they arrive (h2 closes a connection on which many
 /// small DATA frames sit unread, and a listing is thousands of them) and
-/// written to disk off the async threads; replies are queued, never
-/// awaited, since the sender stops reading REQs while its data is unread.
+/// written to disk off the async threads.
 pub async fn receive(
     dest: &Path,
     mut incoming: impl Stream<Item = Message> + Unpin + Send + 'static,
-    out: Outgoing,
+    replies: Replies,
 ) -> Result<Received, TransferError> {
     std::fs::create_dir_all(dest)?;
-    let (replies, mut queued) = tokio::sync::mpsc::unbounded_channel::<Packet>();
-    tokio::spawn(async move {
-        while let Some(p) = queued.recv().await {
-            if out.send(Ok(p)).await.is_err() {
-                break;
-            }
-        }
-    });
     let (taken, arrived) = tokio::sync::mpsc::unbounded_channel();
     let room = std::sync::Arc::new(tokio::sync::Semaphore::new(QUEUED_BYTES));
     tokio::spawn(async move {
@@ -84,11 +80,11 @@ pub async fn receive(
 fn write_tree(
     dest: &Path,
     mut arrived: tokio::sync::mpsc::UnboundedReceiver<(Message, tokio::sync::OwnedSemaphorePermit)>,
-    replies: tokio::sync::mpsc::UnboundedSender<Packet>,
+    replies: Replies,
 ) -> Result<Received, TransferError> {
     let emit = |p: Packet| {
         replies
-            .send(p)
+            .send(Ok(p))
             .map_err(|_| TransferError("the other side closed the transfer".into()))
     };
     let mut got = Received::default();
